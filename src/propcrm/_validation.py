@@ -1,0 +1,57 @@
+"""Field validators shared by the value classes (private).
+
+attrs calls each validator with ``(instance, attribute, value)``. These raise
+:class:`propcrm.errors.ValidationError` carrying the field path ``$.<field>``, so a bad value
+reports where it is even when the value is built directly rather than parsed from JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from propcrm.errors import ValidationError
+
+__all__ = ["aware_datetime", "non_empty_str", "optional_aware_datetime", "require_aware"]
+
+
+def _path(attribute: attrs.Attribute[Any]) -> str:
+    return f"$.{attribute.name}"
+
+
+def require_aware(value: datetime, path: str = "$") -> datetime:
+    """Return ``value`` if it is a timezone-aware datetime; raise ``ValidationError`` otherwise."""
+    if not isinstance(value, datetime):
+        raise ValidationError.single(path, f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError.single(
+            path,
+            f"naive datetime {value.isoformat()} refused",
+            hint="attach a time zone, e.g. value.replace(tzinfo=ZoneInfo('Asia/Shanghai'))",
+        )
+    return value
+
+
+def aware_datetime(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Validate a timezone-aware ``datetime``."""
+    require_aware(value, _path(attribute))  # type: ignore[arg-type]
+
+
+def optional_aware_datetime(
+    _instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """Validate ``None`` or a timezone-aware ``datetime``."""
+    if value is not None:
+        require_aware(value, _path(attribute))  # type: ignore[arg-type]
+
+
+def non_empty_str(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Validate a string with at least one non-space character."""
+    if not isinstance(value, str):
+        raise ValidationError.single(
+            _path(attribute), f"expected a string, got {type(value).__name__}"
+        )
+    if not value.strip():
+        raise ValidationError.single(_path(attribute), "must not be empty")

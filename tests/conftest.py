@@ -1,0 +1,23 @@
+"""Shared test configuration: Hypothesis profiles.
+
+``ci`` is bounded and derandomized so CI is repeatable and fits its time budget; ``dev`` is the
+default for local runs; ``thorough`` is for hunting bugs on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
