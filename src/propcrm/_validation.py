@@ -7,14 +7,22 @@ reports where it is even when the value is built directly rather than parsed fro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import attrs
 
 from propcrm.errors import ValidationError
 
-__all__ = ["aware_datetime", "non_empty_str", "optional_aware_datetime", "require_aware"]
+__all__ = [
+    "aware_datetime",
+    "member_of",
+    "non_empty_str",
+    "optional_aware_datetime",
+    "require_aware",
+]
 
 
 def _path(attribute: attrs.Attribute[Any]) -> str:
@@ -55,3 +63,22 @@ def non_empty_str(_instance: object, attribute: attrs.Attribute[Any], value: obj
         )
     if not value.strip():
         raise ValidationError.single(_path(attribute), "must not be empty")
+
+
+def member_of(enum_cls: type[Enum]) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    """An attrs validator: the value must be a member of ``enum_cls``.
+
+    Values are built from wire strings at the edges (cattrs); inside the library a field of an
+    enum type holds a member, never a bare string.
+    """
+
+    def validate(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, enum_cls):
+            choices = ", ".join(repr(m.value) for m in enum_cls)
+            raise ValidationError.single(
+                f"$.{attribute.name}",
+                f"{value!r} is not a {enum_cls.__name__}",
+                hint=f"pass {enum_cls.__name__}(value) with a value among {choices}",
+            )
+
+    return validate
