@@ -133,7 +133,10 @@ def _check(frame: Any, nw: Any, columns: Columns, as_of: date) -> None:
     negative = nw.col("_cents") < 0
     if columns.type is not None:
         negative = negative & (nw.col(columns.type) != TransactionType.REFUND.value)
-    exprs.append(negative.cast(nw.Int64).sum().cast(nw.Int64).alias("_negative"))
+    exprs.append(negative.cast(nw.Int64).sum().alias("_negative"))
+    known = sorted(t.value for t in TransactionType)
+    if columns.type is not None:
+        exprs.append((~nw.col(columns.type).is_in(known)).cast(nw.Int64).sum().alias("_unknown"))
     row = _collect(frame.select(*exprs), nw).rows(named=True)[0]
     for name in needed:
         if row[name]:
@@ -150,10 +153,9 @@ def _check(frame: Any, nw: Any, columns: Columns, as_of: date) -> None:
             subject="transactions",
             hint="record money returned to the customer as transactions of type 'refund'",
         )
-    if columns.type is not None:
-        known = {t.value for t in TransactionType}
-        found = _collect(frame.select(nw.col(columns.type).unique()), nw)
-        unknown = sorted(set(found[columns.type].to_list()) - known)
+    if columns.type is not None and row["_unknown"]:
+        found = _collect(frame.select(columns.type).unique(), nw)
+        unknown = sorted({str(v) for v in found[columns.type].to_list()} - set(known))
         if unknown:
             raise ValidationError.single(
                 f"$.{columns.type}",
@@ -185,7 +187,7 @@ def _aggregate(native: Any, nw: Any, columns: Columns, as_of: date, weights: Wei
     _check(frame, nw, columns, as_of)
     frame = frame.filter(nw.col("_date") <= as_of)
     scale, kf, km = integer_weights(weights)
-    cust, cents, when = nw.col(columns.customer_id), nw.col("_cents"), nw.col("_date")
+    cents, when = nw.col("_cents"), nw.col("_date")
     if columns.type is None:
         is_purchase: Any = nw.lit(True)
         is_refund: Any = nw.lit(False)
@@ -198,45 +200,61 @@ def _aggregate(native: Any, nw: Any, columns: Columns, as_of: date, weights: Wei
     loose = is_purchase & (cents > 0)
     if columns.order_id is not None:
         loose = loose & nw.col(columns.order_id).is_null()
-    aggs = [
-        signed.sum().cast(nw.Int64).alias("_net"),
-        nw.when(loose).then(when).max().alias("_last"),
-        loose.cast(nw.Int64).sum().cast(nw.Int64).alias("_orders"),
-    ]
     others = [
         t
         for t in TransactionType
         if t not in (TransactionType.PURCHASE, TransactionType.REFUND) and (kf[t] or km[t])
     ]
-    if others and columns.type is None:
+    if columns.type is None:
         others = []
+    # Plain columns first, so every backend aggregates with simple sums and maxima.
+    prepared = [
+        signed.alias("_signed"),
+        nw.when(loose).then(when).alias("_loose_date"),
+        loose.cast(nw.Int64).alias("_loose"),
+    ]
+    aggs = [
+        nw.col("_signed").sum().alias("_net"),
+        nw.col("_loose_date").max().alias("_last"),
+        nw.col("_loose").sum().alias("_orders"),
+    ]
     for t in others:
         is_t = nw.col(columns.type) == t.value  # type: ignore[arg-type]
-        aggs.append(is_t.cast(nw.Int64).sum().cast(nw.Int64).alias(f"_n_{t.value}"))
-        aggs.append(nw.when(is_t).then(cents).otherwise(0).sum().cast(nw.Int64).alias(f"_c_{t.value}"))
+        prepared.append(is_t.cast(nw.Int64).alias(f"_n_{t.value}"))
+        prepared.append(nw.when(is_t).then(cents).otherwise(0).alias(f"_c_{t.value}"))
+        aggs.append(nw.col(f"_n_{t.value}").sum().alias(f"_n_{t.value}"))
+        aggs.append(nw.col(f"_c_{t.value}").sum().alias(f"_c_{t.value}"))
+    if columns.order_id is not None:
+        prepared.append(nw.when(is_purchase).then(when).alias("_purchase_date"))
+        prepared.append((~nw.col(columns.order_id).is_null() & (is_purchase | is_refund)).alias("_in_order"))
+    frame = frame.with_columns(*prepared)
     per_customer = frame.group_by(columns.customer_id).agg(*aggs)
     if columns.order_id is not None:
-        order = nw.col(columns.order_id)
         by_order = (
-            frame.filter(order.is_not_null() & (is_purchase | is_refund))
+            frame.filter(nw.col("_in_order"))
             .group_by(columns.customer_id, columns.order_id)
             .agg(
-                signed.sum().cast(nw.Int64).alias("_onet"),
-                nw.when(is_purchase).then(when).max().alias("_odate"),
+                nw.col("_signed").sum().alias("_onet"),
+                nw.col("_purchase_date").max().alias("_odate"),
             )
-            .filter((nw.col("_onet") > 0) & nw.col("_odate").is_not_null())
+            .filter((nw.col("_onet") > 0) & ~nw.col("_odate").is_null())
             .group_by(columns.customer_id)
-            .agg(nw.col("_odate").max().alias("_olast"), nw.len().cast(nw.Int64).alias("_ocount"))
+            .agg(nw.col("_odate").max().alias("_olast"), nw.len().alias("_ocount"))
         )
         per_customer = (
             per_customer.join(by_order, on=columns.customer_id, how="left")
             .with_columns(
                 nw.max_horizontal(nw.col("_last"), nw.col("_olast")).alias("_last"),
-                (nw.col("_orders") + nw.col("_ocount").fill_null(0)).alias("_orders"),
+                (nw.col("_orders") + nw.col("_ocount").fill_null(0).cast(nw.Int64)).alias("_orders"),
             )
             .drop("_olast", "_ocount")
         )
-    del cust
+    counts = ["_net", "_orders", *(f"_{p}_{t.value}" for t in others for p in "nc")]
+    per_customer = per_customer.with_columns(
+        *(nw.col(c).cast(nw.Int64) for c in counts),
+        # prospects have no last purchase; any date does, they are masked out by _orders == 0
+        nw.col("_last").fill_null(as_of),
+    )
     result = _collect(per_customer.sort(columns.customer_id), nw)
     return result, scale, kf, km
 
