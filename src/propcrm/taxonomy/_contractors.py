@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from propcrm.errors import NotFoundError, ValidationError
-from propcrm.taxonomy._model import CODE_PATTERN, level_of
+from propcrm.taxonomy._model import CODE_PATTERN, closest, level_of
 
 if TYPE_CHECKING:
     from propcrm.taxonomy._taxonomy import Taxonomy
@@ -143,7 +142,7 @@ class ContractorRegister:
             if contractor.code == code:
                 return contractor
         codes = [c.code for c in self.contractors]
-        raise NotFoundError("contractor", code, suggestions=difflib.get_close_matches(code, codes))
+        raise NotFoundError("contractor", code, suggestions=closest(code, codes))
 
     @property
     def projects(self) -> tuple[str, ...]:
@@ -188,7 +187,7 @@ class ContractorRegister:
             raise NotFoundError(
                 "project",
                 project_id,
-                suggestions=difflib.get_close_matches(project_id, self.projects),
+                suggestions=closest(project_id, self.projects),
             )
         candidates = [
             (e.match_depth(node.code), e)

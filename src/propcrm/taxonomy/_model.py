@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from enum import Enum
@@ -19,6 +20,7 @@ __all__ = [
     "Party",
     "PartyKind",
     "RoomType",
+    "closest",
     "level_of",
     "parent_code",
 ]
@@ -104,6 +106,13 @@ class PartyKind(_Labelled):
     UTILITY = ("utility", "专业单位", "Utility")
     OWNER = ("owner", "业主", "Owner")
     THIRD_PARTY = ("third_party", "第三方", "Third party")
+
+
+def closest(key: object, candidates: Iterable[str], *, n: int = 3) -> tuple[str, ...]:
+    """Return up to ``n`` candidates closest to ``key`` (difflib ratio ≥ 0.5, best first)."""
+    if not isinstance(key, str):
+        return ()
+    return tuple(difflib.get_close_matches(key, list(candidates), n=n, cutoff=0.5))
 
 
 def level_of(code: str) -> Level:

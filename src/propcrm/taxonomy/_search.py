@@ -6,7 +6,8 @@ The scoring is meant to be read and checked by hand:
    character gives that character); Latin text gives lower-cased words, stop words dropped,
    with a light suffix strip (``-ing``, ``-ed``, ``-s``) applied alike to queries and terms.
 2. Each node has a weighted bag of units: its keywords and aliases weigh 3, its names 2, the
-   names and keywords of its discipline 1. A unit keeps its highest weight.
+   names and keywords of its discipline and the labels of its room types 1. A unit keeps its
+   highest weight.
 3. A node's score is the sum, over the distinct units of the query, of the weight the node gives
    that unit. Nodes scoring 0 are not hits. Ties are broken by code, ascending.
 """

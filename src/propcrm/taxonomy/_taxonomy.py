@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
@@ -13,7 +12,7 @@ import attrs
 
 from propcrm.errors import FieldError, NotFoundError, ValidationError
 from propcrm.model.enums import AreaType, TicketKind
-from propcrm.taxonomy._model import CODE_PATTERN, Level, Node, Party, RoomType
+from propcrm.taxonomy._model import CODE_PATTERN, Level, Node, Party, RoomType, closest
 from propcrm.taxonomy._search import (
     DISCIPLINE_WEIGHT,
     KEYWORD_WEIGHT,
@@ -164,9 +163,7 @@ class Taxonomy:
 
     def suggest(self, code: object, *, n: int = 3) -> tuple[str, ...]:
         """Return up to ``n`` existing codes closest to ``code`` (difflib ratio, best first)."""
-        if not isinstance(code, str):
-            return ()
-        return tuple(difflib.get_close_matches(code.upper(), self.codes, n=n, cutoff=0.5))
+        return closest(code.upper() if isinstance(code, str) else code, self.codes, n=n)
 
     def party(self, code: str) -> Party:
         """Return a responsible party by code.
@@ -177,8 +174,9 @@ class Taxonomy:
         for party in self.parties:
             if party.code == code:
                 return party
-        codes = [p.code for p in self.parties]
-        raise NotFoundError("party", code, suggestions=difflib.get_close_matches(code, codes))
+        raise NotFoundError(
+            "party", code, suggestions=closest(code, [p.code for p in self.parties])
+        )
 
     def nodes_at(self, level: Level | str, *, include_deprecated: bool = False) -> tuple[Node, ...]:
         """Return the nodes of one level, sorted by code.
@@ -316,8 +314,8 @@ class Taxonomy:
 
         The scoring is in :mod:`propcrm.taxonomy._search`: query units (Chinese bigrams,
         stemmed English words) weigh 3 when a keyword or alias has them, 2 for a name, 1 for the
-        discipline's names and keywords; ties are broken by code. The result depends only on the
-        query and the taxonomy.
+        discipline's names and keywords and for the labels of the node's room types; ties are
+        broken by code. The result depends only on the query and the taxonomy.
 
         Args:
             query: The report, in Chinese, English or both.
@@ -355,6 +353,7 @@ class Taxonomy:
         if node.code not in bags:
             texts = [(t, KEYWORD_WEIGHT) for t in (*node.keywords, *node.aliases)]
             texts += [(node.name_zh, NAME_WEIGHT), (node.name_en, NAME_WEIGHT)]
+            texts += [(t, DISCIPLINE_WEIGHT) for r in node.rooms for t in (r.label_zh, r.label_en)]
             if node.level is Level.ITEM and node.parent is not None:
                 parent = self._index[node.parent]
                 texts += [

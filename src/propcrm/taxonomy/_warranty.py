@@ -694,5 +694,7 @@ def _exclusion(value: Exclusion | str | None) -> Exclusion | None:
         return value
     known = exclusions()
     if value not in known:
-        raise NotFoundError("warranty exclusion", value, suggestions=sorted(known))
+        raise NotFoundError(
+            "warranty exclusion", value, hint="known exclusions: " + ", ".join(sorted(known))
+        )
     return known[value]
