@@ -61,7 +61,7 @@ class Reference:
         return False
 
     def _minute_working(self, t: datetime) -> bool:
-        """Whether the minute holding ``t`` is working (valid when every boundary is on a minute)."""
+        """Whether the minute holding ``t`` works (valid when all boundaries are on minutes)."""
         minute = t.replace(second=0, microsecond=0)
         if minute not in self._minutes:
             self._minutes[minute] = self.is_working(minute)

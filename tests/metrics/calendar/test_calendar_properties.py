@@ -8,6 +8,7 @@ minute by minute; one test leaves the grid and steps second by second.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -130,7 +131,7 @@ def test_working_intervals_are_exactly_the_working_minutes(
     end = start + timedelta(minutes=more.draw(st.integers(0, 3 * 1440)))
     intervals = calendar.working_intervals(start, end)
     assert sum((b - a for a, b in intervals), timedelta(0)) == ref.elapsed(start, end)
-    for (a, b), (c, _) in zip(intervals, intervals[1:]):
+    for (a, b), (c, _) in itertools.pairwise(intervals):
         assert start <= a < b < c <= end  # sorted, disjoint, merged, inside the span
     for a, b in intervals:
         assert ref.is_working(a)
@@ -187,7 +188,7 @@ def test_vectorised_path_equals_the_scalar_path(drawn: tuple, more: st.DataObjec
     )
     epoch = np.array([int(s.timestamp()) for s in starts], dtype=np.int64)
     durations = np.array(seconds, dtype=np.int64)
-    expected = [calendar.add(s, timedelta(seconds=d)) for s, d in zip(starts, seconds)]
+    expected = [calendar.add(s, timedelta(seconds=d)) for s, d in zip(starts, seconds, strict=True)]
     assert add_many(calendar, epoch, durations).tolist() == [int(e.timestamp()) for e in expected]
     as_ns = add_many(calendar, epoch.astype("datetime64[s]").astype("datetime64[ns]"), durations)
     assert as_ns.astype("datetime64[s]").astype(np.int64).tolist() == [
