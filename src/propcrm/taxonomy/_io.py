@@ -26,6 +26,7 @@ __all__ = [
     "taxonomy_from_json",
     "taxonomy_to_csv",
     "to_document",
+    "to_json_text",
 ]
 
 #: The CSV columns, in order: every field of :class:`Node`.
@@ -221,6 +222,21 @@ def to_document(taxonomy: Taxonomy) -> dict[str, Any]:
         "parties": [{c: _plain(getattr(p, c)) for c in _PARTY_COLUMNS} for p in taxonomy.parties],
         "nodes": [{c: _plain(getattr(n, c)) for c in COLUMNS} for n in taxonomy.nodes],
     }
+
+
+def to_json_text(taxonomy: Taxonomy) -> str:
+    """Return the JSON document of a taxonomy with one party or node per line."""
+    document = to_document(taxonomy)
+
+    def block(key: str) -> str:
+        rows = ",\n".join("  " + json.dumps(row, ensure_ascii=False) for row in document[key])
+        return f' "{key}": [\n{rows}\n ]'
+
+    head = ",\n".join(
+        f" {json.dumps(key)}: {json.dumps(document[key], ensure_ascii=False)}"
+        for key in ("name", "version")
+    )
+    return "{\n" + head + ",\n" + block("parties") + ",\n" + block("nodes") + "\n}\n"
 
 
 def taxonomy_from_json(text: str) -> Taxonomy:

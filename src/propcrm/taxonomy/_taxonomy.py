@@ -623,10 +623,13 @@ class Taxonomy:
         return taxonomy_from_json(text)
 
     def to_json(self) -> str:
-        """Write name, version, parties and nodes as JSON (stable key order, UTF-8 text)."""
-        from propcrm.taxonomy._io import to_document
+        """Write name, version, parties and nodes as JSON, one party or node per line.
 
-        return json.dumps(to_document(self), ensure_ascii=False, indent=1) + "\n"
+        Fields come in a fixed order and Chinese stays text, so two versions diff line by line.
+        """
+        from propcrm.taxonomy._io import to_json_text
+
+        return to_json_text(self)
 
 
 def _settle(ours: Node, theirs: Node, on_conflict: Conflict) -> Node | None:
