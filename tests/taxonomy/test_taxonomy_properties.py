@@ -59,6 +59,7 @@ def _apply(taxonomy: Taxonomy, op: Op) -> Taxonomy:
 
 
 def _check_invariants(taxonomy: Taxonomy) -> None:
+    assert set(taxonomy.replacements) == {n.code for n in taxonomy if n.deprecated}
     for node in taxonomy:
         if node.replaced_by is not None:
             target = taxonomy.get(node.replaced_by)

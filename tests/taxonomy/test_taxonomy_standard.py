@@ -69,6 +69,7 @@ def test_every_item_has_known_parties_and_kinds(std: Taxonomy) -> None:
 def test_deprecated_codes_point_to_live_items(std: Taxonomy) -> None:
     deprecated = [n for n in std if n.deprecated]
     assert [n.code for n in deprecated] == ["Q.EL.07"]
+    assert std.replacements == {"Q.EL.07": "S.FM.09"}
     for node in deprecated:
         assert node.replaced_by is not None
         assert std.is_valid(node.replaced_by, live=True)

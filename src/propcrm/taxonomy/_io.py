@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -35,6 +35,7 @@ _LISTS = frozenset({"aliases", "keywords", "kinds", "parties", "warranty", "area
 _OPTIONAL = frozenset({"priority", "severity", "replaced_by"})
 _REQUIRED = frozenset({"code", "name_zh", "name_en"})
 _PARTY_COLUMNS = ("code", "kind", "name_zh", "name_en")
+_T = TypeVar("_T")
 _NODE_PATH = re.compile(r"\$\.nodes\[(\d+)\](?:\.(.+))?")
 
 
@@ -239,6 +240,25 @@ def to_json_text(taxonomy: Taxonomy) -> str:
     return "{\n" + head + ",\n" + block("parties") + ",\n" + block("nodes") + "\n}\n"
 
 
+def _read_objects(
+    raws: list[object],
+    path: str,
+    build: Callable[..., tuple[_T | None, list[FieldError]]],
+    problems: list[FieldError],
+) -> list[_T]:
+    """Build one value per JSON object of a list, adding every problem found to ``problems``."""
+    built: list[_T] = []
+    for index, raw in enumerate(raws):
+        if not isinstance(raw, dict):
+            problems.append(FieldError(path=f"{path}[{index}]", message="expected an object"))
+            continue
+        value, found = build(raw, where=_under(f"{path}[{index}]."))
+        problems.extend(found)
+        if value is not None:
+            built.append(value)
+    return built
+
+
 def taxonomy_from_json(text: str) -> Taxonomy:
     """Read a taxonomy from JSON text; see :meth:`Taxonomy.from_json`."""
     try:
@@ -256,24 +276,8 @@ def taxonomy_from_json(text: str) -> Taxonomy:
             problems.append(FieldError(path=f"$.{key}", message="expected a list"))
     if problems:
         raise ValidationError(problems, subject="taxonomy JSON")
-    parties: list[Party] = []
-    for index, raw in enumerate(document["parties"]):
-        if not isinstance(raw, dict):
-            problems.append(FieldError(path=f"$.parties[{index}]", message="expected an object"))
-            continue
-        party, found = party_from_row(raw, where=_under(f"$.parties[{index}]."))
-        problems.extend(found)
-        if party is not None:
-            parties.append(party)
-    nodes: list[Node] = []
-    for index, raw in enumerate(document["nodes"]):
-        if not isinstance(raw, dict):
-            problems.append(FieldError(path=f"$.nodes[{index}]", message="expected an object"))
-            continue
-        node, found = node_from_row(raw, where=_under(f"$.nodes[{index}]."))
-        problems.extend(found)
-        if node is not None:
-            nodes.append(node)
+    parties = _read_objects(document["parties"], "$.parties", party_from_row, problems)
+    nodes = _read_objects(document["nodes"], "$.nodes", node_from_row, problems)
     if problems:
         raise ValidationError(problems, subject="taxonomy JSON")
     return _build(

@@ -6,7 +6,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -213,6 +213,11 @@ class Taxonomy:
             node = self._index[node.parent]
             found.append(node)
         return tuple(found)
+
+    @property
+    def replacements(self) -> dict[str, str]:
+        """The deprecation mapping: every deprecated code → the live code that replaces it."""
+        return {n.code: n.replaced_by for n in self.nodes if n.replaced_by is not None}
 
     def is_valid(self, code: object, *, live: bool = False) -> bool:
         """Whether ``code`` exists here (and, with ``live=True``, is not deprecated)."""
@@ -666,28 +671,32 @@ def _shorten_chains(nodes: Mapping[str, Node]) -> tuple[Node, ...]:
     return tuple(out)
 
 
+_V = TypeVar("_V", Node, Party)
+
+
+def _unique_by_code(
+    values: tuple[object, ...], kind: type[_V], path: str, problems: list[FieldError]
+) -> dict[str, _V]:
+    """Index values by code, adding a problem for each wrong type and each repeated code."""
+    by_code: dict[str, _V] = {}
+    for index, value in enumerate(values):
+        if not isinstance(value, kind):
+            problems.append(
+                FieldError(path=f"{path}[{index}]", message=f"expected a {kind.__name__}")
+            )
+        elif value.code in by_code:
+            problems.append(
+                FieldError(path=f"{path}[{index}].code", message=f"duplicate code {value.code}")
+            )
+        else:
+            by_code[value.code] = value
+    return by_code
+
+
 def _structure_problems(nodes: tuple[object, ...], parties: tuple[object, ...]) -> list[FieldError]:
     problems: list[FieldError] = []
-    party_codes: set[str] = set()
-    for index, party in enumerate(parties):
-        if not isinstance(party, Party):
-            problems.append(FieldError(path=f"$.parties[{index}]", message="expected a Party"))
-        elif party.code in party_codes:
-            problems.append(
-                FieldError(path=f"$.parties[{index}].code", message=f"duplicate {party.code}")
-            )
-        else:
-            party_codes.add(party.code)
-    by_code: dict[str, Node] = {}
-    for index, node in enumerate(nodes):
-        if not isinstance(node, Node):
-            problems.append(FieldError(path=f"$.nodes[{index}]", message="expected a Node"))
-        elif node.code in by_code:
-            problems.append(
-                FieldError(path=f"$.nodes[{index}].code", message=f"duplicate code {node.code}")
-            )
-        else:
-            by_code[node.code] = node
+    party_codes = set(_unique_by_code(parties, Party, "$.parties", problems))
+    by_code = _unique_by_code(nodes, Node, "$.nodes", problems)
     for index, node in enumerate(nodes):
         if not isinstance(node, Node) or by_code.get(node.code) is not node:
             continue
