@@ -93,7 +93,7 @@ def pure_python(table: Any) -> Any:
     cents = table.column("amount").to_pylist()
     rows = [
         Transaction(customer_id=c, date=d, amount=Decimal(a).scaleb(-2))
-        for c, d, a in zip(ids, dates, cents)
+        for c, d, a in zip(ids, dates, cents, strict=False)
     ]
     return lambda: score(rows, as_of=AS_OF, mode="quantile")
 
@@ -110,7 +110,9 @@ df["date"] = df["date"].astype(str)
 start = time.perf_counter()
 result = RFM(df, customer_id="customer_id", transaction_date="date", amount="amount")
 elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "customers": len(result.rfm_table), "version": __import__("importlib.metadata").metadata.version("rfm")}))
+from importlib.metadata import version
+out = {"seconds": elapsed, "customers": len(result.rfm_table), "version": version("rfm")}
+print(json.dumps(out))
 """,
     ),
     "pymc-marketing": (
@@ -125,7 +127,9 @@ df["date"] = pd.to_datetime(df["date"])
 start = time.perf_counter()
 result = rfm_segments(df, "customer_id", "date", "amount", observation_period_end="2024-12-31")
 elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "customers": len(result), "version": __import__("importlib.metadata").metadata.version("pymc-marketing")}))
+from importlib.metadata import version
+out = {"seconds": elapsed, "customers": len(result), "version": version("pymc-marketing")}
+print(json.dumps(out))
 """,
     ),
 }
@@ -191,8 +195,12 @@ def run(
         add("propcrm, DuckDB, quantile", None, note="duckdb not installed")
     n_python = min(python_transactions or n_transactions, n_transactions)
     scorer = pure_python(table.slice(0, n_python))
-    add("propcrm, pure Python, quantile", best_of(1, scorer), n_python,
-        "" if n_python == n_transactions else f"first {n_python:,} rows only")
+    add(
+        "propcrm, pure Python, quantile",
+        best_of(1, scorer),
+        n_python,
+        "" if n_python == n_transactions else f"first {n_python:,} rows only",
+    )
     if peers:
         with tempfile.TemporaryDirectory() as folder:
             parquet = Path(folder) / "transactions.parquet"
@@ -204,7 +212,11 @@ def run(
                 if "skipped" in got:
                     add(f"{name} (PyPI)", None, note=str(got["skipped"]))
                 else:
-                    add(f"{name} {got['version']} (PyPI)", float(got["seconds"]), note=f"{got['customers']:,} customers")
+                    add(
+                        f"{name} {got['version']} (PyPI)",
+                        float(got["seconds"]),
+                        note=f"{got['customers']:,} customers",
+                    )
     return rows
 
 
@@ -217,7 +229,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores, {system}, Python {platform.python_version()}"
 
 
 def report(rows: list[dict[str, Any]], n_customers: int, n_transactions: int) -> str:
@@ -270,8 +283,13 @@ def main(argv: list[str] | None = None) -> int:
         n_customers, n_transactions, python_rows = 10_000, 100_000, None
     else:
         n_customers, n_transactions, python_rows = 1_000_000, 10_000_000, 1_000_000
-    print(f"RFM benchmark: {n_customers:,} customers, {n_transactions:,} transactions", file=sys.stderr)
-    rows = run(n_customers, n_transactions, peers=not args.no_peers, python_transactions=python_rows)
+    print(
+        f"RFM benchmark: {n_customers:,} customers, {n_transactions:,} transactions",
+        file=sys.stderr,
+    )
+    rows = run(
+        n_customers, n_transactions, peers=not args.no_peers, python_transactions=python_rows
+    )
     text = report(rows, n_customers, n_transactions)
     target = RESULTS / ("rfm.md.tmp" if args.quick else "rfm.md")
     target.parent.mkdir(parents=True, exist_ok=True)

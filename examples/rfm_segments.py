@@ -51,21 +51,48 @@ def property_portfolio(owners: int = 300, seed: int = 2024) -> list[Transaction]
         for p in range(purchases):
             day = as_of - timedelta(days=rng.randint(0, 1800))
             price = rng.choice([180_000, 650_000, 1_200_000, 2_800_000, 6_000_000])
-            rows.append(Transaction(customer_id=owner, date=day, amount=Decimal(price), order_id=f"{owner}-{p}"))
+            rows.append(
+                Transaction(
+                    customer_id=owner, date=day, amount=Decimal(price), order_id=f"{owner}-{p}"
+                )
+            )
             if rng.random() < 0.05:  # a parking space returned
                 rows.append(
-                    Transaction(customer_id=owner, date=day + timedelta(days=30), amount=Decimal(price),
-                                type=TransactionType.REFUND, order_id=f"{owner}-{p}")
+                    Transaction(
+                        customer_id=owner,
+                        date=day + timedelta(days=30),
+                        amount=Decimal(price),
+                        type=TransactionType.REFUND,
+                        order_id=f"{owner}-{p}",
+                    )
                 )
         for _ in range(rng.randint(0, 24) if purchases else 0):
-            rows.append(Transaction(customer_id=owner, date=as_of - timedelta(days=rng.randint(0, 720)),
-                                    amount=Decimal("320.50"), type=TransactionType.PROPERTY_FEE))
+            rows.append(
+                Transaction(
+                    customer_id=owner,
+                    date=as_of - timedelta(days=rng.randint(0, 720)),
+                    amount=Decimal("320.50"),
+                    type=TransactionType.PROPERTY_FEE,
+                )
+            )
         for _ in range(rng.choice([0, 0, 0, 1, 2])):
-            rows.append(Transaction(customer_id=owner, date=as_of - timedelta(days=rng.randint(0, 720)),
-                                    amount=Decimal(0), type=TransactionType.REFERRAL))
+            rows.append(
+                Transaction(
+                    customer_id=owner,
+                    date=as_of - timedelta(days=rng.randint(0, 720)),
+                    amount=Decimal(0),
+                    type=TransactionType.REFERRAL,
+                )
+            )
         for _ in range(rng.randint(0, 3)):
-            rows.append(Transaction(customer_id=owner, date=as_of - timedelta(days=rng.randint(0, 720)),
-                                    amount=Decimal(0), type=TransactionType.CLUB_ACTIVITY))
+            rows.append(
+                Transaction(
+                    customer_id=owner,
+                    date=as_of - timedelta(days=rng.randint(0, 720)),
+                    amount=Decimal(0),
+                    type=TransactionType.CLUB_ACTIVITY,
+                )
+            )
     return rows
 
 
@@ -78,24 +105,32 @@ def show(title: str, counts: Counter[str]) -> None:
 def main() -> None:
     # 1. The R sample, scored as the R package does
     result = score(sample_orders(), as_of=date(2006, 12, 31), mode="r_compatible")
-    print("R sample, r_compatible: recency breaks", [str(b) for b in result.thresholds.recency_days])
+    print(
+        "R sample, r_compatible: recency breaks", [str(b) for b in result.thresholds.recency_days]
+    )
     for dimension in "rfm":
         print(f"  {dimension} distribution", result.distribution(dimension))
     repaired = assign_segments(result, REPAIRED_11)
     show("REPAIRED_11 on the R sample", Counter(s.en if s else "-" for s in repaired.values()))
     legacy = assign_segments(result, LEGACY_11)
-    show("LEGACY_11 on the R sample (unassigned = the table's gaps)",
-         Counter(s.en if s else "(unassigned)" for s in legacy.values()))
+    show(
+        "LEGACY_11 on the R sample (unassigned = the table's gaps)",
+        Counter(s.en if s else "(unassigned)" for s in legacy.values()),
+    )
     report = LEGACY_11.check()
-    print(f"  checker: {len(report.unassigned)} of {report.cells} cells unassigned, "
-          f"unreachable: {', '.join(report.unreachable)}")
+    print(
+        f"  checker: {len(report.unassigned)} of {report.cells} cells unassigned, "
+        f"unreachable: {', '.join(report.unreachable)}"
+    )
 
     # 2. Property owners with fixed thresholds and relationship weights
     portfolio = property_portfolio()
     owners = score(portfolio, as_of=date(2024, 12, 31), weights=PROPERTY_WEIGHTS)
     segments = assign_segments(owners, PROPERTY_MAP)
-    show("Property owners, fixed thresholds, relationship F",
-         Counter(f"{s.zh} {s.en}" if s else "-" for s in segments.values()))
+    show(
+        "Property owners, fixed thresholds, relationship F",
+        Counter(f"{s.zh} {s.en}" if s else "-" for s in segments.values()),
+    )
 
 
 if __name__ == "__main__":

@@ -77,7 +77,15 @@ def rows_of(native: Any) -> list[tuple[Any, ...]]:
     result = nw.from_native(native)
     if isinstance(result, nw.LazyFrame):
         result = result.collect()
-    names = ["customer_id", "recency_days", "frequency", "monetary_cents", "r_score", "f_score", "m_score"]
+    names = [
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary_cents",
+        "r_score",
+        "f_score",
+        "m_score",
+    ]
     return [tuple(_plain(v) for v in row) for row in result.select(names).rows()]
 
 
@@ -93,6 +101,10 @@ def rows_of_result(result: Any) -> list[tuple[Any, ...]]:
     out = []
     for row in result:
         money = None if row.monetary is None else int(row.monetary * 100)
-        frequency = int(row.frequency) if row.frequency == row.frequency.to_integral_value() else float(row.frequency)
+        frequency = (
+            int(row.frequency)
+            if row.frequency == row.frequency.to_integral_value()
+            else float(row.frequency)
+        )
         out.append((row.customer_id, row.recency_days, frequency, money, row.r, row.f, row.m))
     return out

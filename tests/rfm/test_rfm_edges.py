@@ -50,7 +50,11 @@ def test_one_customer_scores_per_mode() -> None:
 
 
 def test_fewer_customers_than_bins() -> None:
-    rows = [buy("a", date(2024, 1, 1), "10"), buy("b", date(2024, 6, 1), "20"), buy("c", date(2024, 12, 1), "30")]
+    rows = [
+        buy("a", date(2024, 1, 1), "10"),
+        buy("b", date(2024, 6, 1), "20"),
+        buy("c", date(2024, 12, 1), "30"),
+    ]
     quantile = score(rows, as_of=AS_OF, mode="quantile")
     assert [r.m for r in quantile] == [1, 2, 3]  # NTILE: one per bucket, top buckets empty
     assert [r.r for r in quantile] == [1, 2, 3]
@@ -67,14 +71,23 @@ def test_all_values_equal() -> None:
     assert {r.cell for r in dense} == {(1, 1, 1)}  # equal values share a score
     quantile = score(rows, as_of=AS_OF, mode="quantile")
     # NTILE must split ties; it does so by customer id, never by row order
-    assert [(r.customer_id, r.m) for r in quantile] == [("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5)]
+    assert [(r.customer_id, r.m) for r in quantile] == [
+        ("a", 1),
+        ("b", 2),
+        ("c", 3),
+        ("d", 4),
+        ("e", 5),
+    ]
     r_compat = score(rows, as_of=AS_OF, mode="r_compatible")
     assert {r.cell for r in r_compat} == {(5, 1, 1)}
 
 
 def test_refund_nets_against_its_order_and_never_counts() -> None:
     base = [buy("a", date(2024, 3, 1), "500", order_id="o1")]
-    refunded = [*base, buy("a", date(2024, 3, 5), "500", type=TransactionType.REFUND, order_id="o1")]
+    refunded = [
+        *base,
+        buy("a", date(2024, 3, 5), "500", type=TransactionType.REFUND, order_id="o1"),
+    ]
     partly = [*base, buy("a", date(2024, 3, 5), "200", type=TransactionType.REFUND, order_id="o1")]
     loose = [*base, buy("a", date(2024, 3, 5), "-200", type=TransactionType.REFUND)]
     assert score(base, as_of=AS_OF).customers[0].frequency == 1
@@ -108,14 +121,23 @@ def test_ten_oh_five_stays_ten_oh_five() -> None:
     three = [buy("a", date(2024, 1, d), "10.05") for d in (1, 2, 3)]
     assert score(three, as_of=AS_OF).customers[0].monetary == Decimal("10.05")
     pl = pytest.importorskip("polars")
-    frame = pl.DataFrame({"customer_id": ["a"] * 3, "date": [date(2024, 1, d) for d in (1, 2, 3)], "amount": [Decimal("10.05")] * 3})
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["a"] * 3,
+            "date": [date(2024, 1, d) for d in (1, 2, 3)],
+            "amount": [Decimal("10.05")] * 3,
+        }
+    )
     assert score(frame, as_of=AS_OF)["monetary_cents"].to_list() == [1005]
 
 
 def test_average_rounds_half_to_even_to_the_fen() -> None:
     rows = [buy("a", date(2024, 1, 1), "0.01"), buy("a", date(2024, 1, 2), "0.02")]  # 1.5 fen
     assert score(rows, as_of=AS_OF).customers[0].monetary == Decimal("0.02")
-    rows = [buy("a", date(2024, 1, 1), "0.01"), buy("a", date(2024, 1, 2), "0.00")]  # 0.5 fen, one counted
+    rows = [
+        buy("a", date(2024, 1, 1), "0.01"),
+        buy("a", date(2024, 1, 2), "0.00"),
+    ]  # 0.5 fen, one counted
     assert score(rows, as_of=AS_OF).customers[0].monetary == Decimal("0.01")
 
 
@@ -146,7 +168,11 @@ def test_bad_rows_are_reported_with_their_path() -> None:
     ],
 )
 def test_bad_transactions(kwargs: dict[str, object], path: str) -> None:
-    fields: dict[str, object] = {"customer_id": "a", "date": date(2024, 1, 1), "amount": Decimal("1")}
+    fields: dict[str, object] = {
+        "customer_id": "a",
+        "date": date(2024, 1, 1),
+        "amount": Decimal("1"),
+    }
     fields.update(kwargs)
     with pytest.raises(ValidationError) as caught:
         Transaction(**fields)  # type: ignore[arg-type]
@@ -160,7 +186,12 @@ def test_settings_are_checked() -> None:
     with pytest.raises(ValidationError, match="unknown mode"):
         score(rows, as_of=AS_OF, mode="ntile")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="4 thresholds"):
-        score(rows, as_of=AS_OF, bins=5, thresholds=Thresholds(recency_days=(1,), frequency=(1,), monetary=(1,)))
+        score(
+            rows,
+            as_of=AS_OF,
+            bins=5,
+            thresholds=Thresholds(recency_days=(1,), frequency=(1,), monetary=(1,)),
+        )
     with pytest.raises(ValidationError):
         Thresholds(recency_days=(2, 1), frequency=(1, 2), monetary=(1, 2))
     with pytest.raises(ValidationError):
@@ -169,16 +200,24 @@ def test_settings_are_checked() -> None:
 
 def test_missing_values_in_frames() -> None:
     pl = pytest.importorskip("polars")
-    frame = pl.DataFrame({"customer_id": ["a", None], "date": [date(2024, 1, 1)] * 2, "amount": [1, 2]})
+    frame = pl.DataFrame(
+        {"customer_id": ["a", None], "date": [date(2024, 1, 1)] * 2, "amount": [1, 2]}
+    )
     with pytest.raises(ValidationError) as caught:
         score(frame, as_of=AS_OF)
     assert caught.value.paths == ("$.customer_id",)
 
 
 def test_later_transactions_are_ignored() -> None:
-    rows = [buy("a", date(2024, 1, 1), "100"), buy("a", date(2025, 1, 1), "900"), buy("z", date(2025, 2, 1), "1")]
+    rows = [
+        buy("a", date(2024, 1, 1), "100"),
+        buy("a", date(2025, 1, 1), "900"),
+        buy("z", date(2025, 2, 1), "1"),
+    ]
     result = score(rows, as_of=AS_OF, monetary="total")
-    assert [(r.customer_id, r.frequency, r.monetary) for r in result] == [("a", 1, Decimal("100.00"))]
+    assert [(r.customer_id, r.frequency, r.monetary) for r in result] == [
+        ("a", 1, Decimal("100.00"))
+    ]
 
 
 def test_prospects_and_the_relationship_variant() -> None:
@@ -194,26 +233,33 @@ def test_prospects_and_the_relationship_variant() -> None:
     assert assign_segments(plain, PROPERTY_MAP)["owner"].zh == "蝴蝶客"  # type: ignore[union-attr]
     weighted = score(rows, as_of=AS_OF, weights=PROPERTY_WEIGHTS)
     owner, lead = weighted.get("owner"), weighted.get("lead")
-    assert owner is not None and lead is not None
+    assert owner is not None
+    assert lead is not None
     assert owner.frequency == Decimal("3.2")  # 1 purchase + 1 referral + 12 × 0.1 fees
     assert owner.monetary == Decimal("3000000.00")
-    assert lead.frequency == Decimal("0.2") and lead.cell is None
+    assert lead.frequency == Decimal("0.2")
+    assert lead.cell is None
     segments = assign_segments(weighted, PROPERTY_MAP)
-    assert segments["lead"] is not None and segments["lead"].zh == "潜客"
+    assert segments["lead"] is not None
+    assert segments["lead"].zh == "潜客"
     # fees and a referral lift F to 3.2: a repeat customer of the developer, 高帅富 (5·3·4)
     assert owner.cell == (5, 3, 4)
-    assert segments["owner"] is not None and segments["owner"].zh == "高帅富"
+    assert segments["owner"] is not None
+    assert segments["owner"].zh == "高帅富"
 
 
 def test_property_thresholds_are_the_default() -> None:
     result = score([buy("a", date(2024, 1, 1), "1")], as_of=AS_OF)
     assert result.thresholds.recency_days == PROPERTY_THRESHOLDS.recency_days
-    assert result.mode == "fixed" and result.monetary == "average"
+    assert result.mode == "fixed"
+    assert result.monetary == "average"
 
 
 def test_frames_report_thresholds() -> None:
     pl = pytest.importorskip("polars")
-    frame = pl.DataFrame({"customer_id": [1, 2], "date": [date(2024, 1, 1), date(2024, 6, 1)], "amount": [100, 200]})
+    frame = pl.DataFrame(
+        {"customer_id": [1, 2], "date": [date(2024, 1, 1), date(2024, 6, 1)], "amount": [100, 200]}
+    )
     out = score_frame(frame, as_of=AS_OF, mode="quantile", bins=2)
     assert out.thresholds.monetary == (Decimal("2.00"),)
     assert out.frame["m_score"].to_list() == [1, 2]

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from _rfm_helpers import frame, rows_of, rows_of_result
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,19 +25,26 @@ from propcrm.metrics.rfm import (
     score_frame,
 )
 
-from _rfm_helpers import frame, rows_of, rows_of_result
-
 pytest.importorskip("narwhals")
 pytest.importorskip("pyarrow")
 
 AS_OF = date(2024, 6, 30)
-SMALL = Thresholds(recency_days=(30, 90, 365, 700), frequency=(2, 3, 4, 6), monetary=(50, 200, 800, 2000))
+SMALL = Thresholds(
+    recency_days=(30, 90, 365, 700), frequency=(2, 3, 4, 6), monetary=(50, 200, 800, 2000)
+)
 ENGINES = ["pandas", "polars", "duckdb"]
 
 
 @st.composite
 def transactions(draw: st.DrawFn) -> list[Transaction]:
-    customers = draw(st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "h", "业主1", "Z"]), min_size=1, max_size=8, unique=True))
+    customers = draw(
+        st.lists(
+            st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "h", "业主1", "Z"]),
+            min_size=1,
+            max_size=8,
+            unique=True,
+        )
+    )
     rows = []
     for _ in range(draw(st.integers(1, 40))):
         kind = draw(st.sampled_from(list(TransactionType)))
@@ -59,18 +67,30 @@ def _columns() -> Columns:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@given(rows=transactions(), mode=st.sampled_from(MODES), bins=st.sampled_from([3, 5]), relationship=st.booleans(), total=st.booleans())
-def test_frames_equal_pure_python(engine: str, rows: list[Transaction], mode: str, bins: int, relationship: bool, total: bool) -> None:
+@given(
+    rows=transactions(),
+    mode=st.sampled_from(MODES),
+    bins=st.sampled_from([3, 5]),
+    relationship=st.booleans(),
+    total=st.booleans(),
+)
+def test_frames_equal_pure_python(
+    engine: str, rows: list[Transaction], mode: str, bins: int, relationship: bool, total: bool
+) -> None:
     pytest.importorskip(engine)
-    thresholds = SMALL if bins == 5 else Thresholds(recency_days=(30, 365), frequency=(2, 4), monetary=(100, 1000))
-    settings = dict(
-        as_of=AS_OF,
-        mode=mode,
-        bins=bins,
-        monetary="total" if total else "average",
-        thresholds=thresholds,
-        weights=PROPERTY_WEIGHTS if relationship else PURCHASE_WEIGHTS,
+    thresholds = (
+        SMALL
+        if bins == 5
+        else Thresholds(recency_days=(30, 365), frequency=(2, 4), monetary=(100, 1000))
     )
+    settings = {
+        "as_of": AS_OF,
+        "mode": mode,
+        "bins": bins,
+        "monetary": "total" if total else "average",
+        "thresholds": thresholds,
+        "weights": PROPERTY_WEIGHTS if relationship else PURCHASE_WEIGHTS,
+    }
     expected = score(rows, **settings)  # type: ignore[arg-type]
     got = score_frame(frame(engine, rows), columns=_columns(), **settings)  # type: ignore[arg-type]
     assert rows_of(got.frame) == rows_of_result(expected)
@@ -98,7 +118,9 @@ def test_frame_in_frame_type_out(engine: str) -> None:
 
 def test_frames_without_narwhals_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     pd = pytest.importorskip("pandas")
-    native = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2024-01-01"]), "amount": [100]})
+    native = pd.DataFrame(
+        {"customer_id": ["a"], "date": pd.to_datetime(["2024-01-01"]), "amount": [100]}
+    )
     monkeypatch.setitem(sys.modules, "narwhals.stable.v2", None)
     with pytest.raises(MissingDependencyError, match=r'pip install "propcrm\[frames\]"'):
         score(native, as_of=AS_OF)

@@ -45,9 +45,12 @@ def test_shipped_maps_assign_every_cell_exactly_once(segment_map: SegmentMap) ->
 
 def test_every_shipped_map_has_both_labels() -> None:
     for segment_map in SHIPPED_MAPS.values():
-        assert segment_map.zh and segment_map.en
+        assert segment_map.zh
+        assert segment_map.en
         for segment in segment_map.segments:
-            assert segment.zh and segment.en and segment.key
+            assert segment.zh
+            assert segment.en
+            assert segment.key
 
 
 def test_checker_finds_gaps_overlaps_and_dead_segments() -> None:
@@ -84,18 +87,28 @@ def test_high_low_classes() -> None:
     assert HIGH_LOW_8.segment_of((1, 1, 5)).zh == "重要挽留客户"  # type: ignore[union-attr]
     assert HIGH_LOW_8.segment_of((3, 3, 3)).zh == "一般挽留客户"  # type: ignore[union-attr]
     three = high_low_map(bins=3, high_from=2)
-    assert three.check().ok and three.check().cells == 27
+    assert three.check().ok
+    assert three.check().cells == 27
 
 
 def test_segments_in_frames_match_python() -> None:
     pl = pytest.importorskip("polars")
     rows = [
         Transaction(customer_id=c, date=date(2024, m, 1), amount=Decimal(a))
-        for c, m, a in [("a", 1, "100"), ("b", 6, "2000000"), ("b", 7, "1000"), ("c", 12, "6000000")]
+        for c, m, a in [
+            ("a", 1, "100"),
+            ("b", 6, "2000000"),
+            ("b", 7, "1000"),
+            ("c", 12, "6000000"),
+        ]
     ]
     python = assign_segments(score(rows, as_of=date(2024, 12, 31)), PROPERTY_MAP)
     frame = pl.DataFrame(
-        {"customer_id": [t.customer_id for t in rows], "date": [t.date for t in rows], "amount": [t.amount for t in rows]}
+        {
+            "customer_id": [t.customer_id for t in rows],
+            "date": [t.date for t in rows],
+            "amount": [t.amount for t in rows],
+        }
     )
     out = score(frame, as_of=date(2024, 12, 31), segments=PROPERTY_MAP, columns=Columns())
     assert out["segment"].to_list() == [python[c].key for c in "abc"]  # type: ignore[union-attr]

@@ -22,7 +22,9 @@ def test_sample_size(result: RfmResult) -> None:
 
 
 def test_recency_breaks_match_the_package(result: RfmResult) -> None:
-    assert result.thresholds.recency_days == tuple(Decimal(x) for x in ("115", "181", "297.4", "482"))
+    assert result.thresholds.recency_days == tuple(
+        Decimal(x) for x in ("115", "181", "297.4", "482")
+    )
 
 
 def _r_rule(values: list[float], breaks: list[float], reverse: bool) -> list[int]:

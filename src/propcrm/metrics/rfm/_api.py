@@ -49,7 +49,7 @@ def _settings(
             f"fixed mode with {bins} bins needs {bins - 1} thresholds per dimension",
             hint="pass Thresholds(...) with bins - 1 values for each of R, F and M",
         )
-    return as_of, mode, monetary, thresholds  # type: ignore[return-value]
+    return as_of, mode, monetary, thresholds
 
 
 @overload

@@ -28,7 +28,6 @@ from propcrm.metrics.rfm._rules import (
 )
 
 if TYPE_CHECKING:
-    import numpy as np
     import numpy.typing as npt
 
 __all__ = ["Columns", "ScoredFrame", "is_frame", "score_native"]
@@ -58,7 +57,19 @@ def is_frame(value: object) -> bool:
     Decided without importing narwhals: by the module the value's class comes from.
     """
     module = type(value).__module__.split(".")[0]
-    return module in {"pandas", "polars", "duckdb", "pyarrow", "pyspark", "modin", "cudf", "dask", "narwhals", "ibis", "sqlframe"}
+    return module in {
+        "pandas",
+        "polars",
+        "duckdb",
+        "pyarrow",
+        "pyspark",
+        "modin",
+        "cudf",
+        "dask",
+        "narwhals",
+        "ibis",
+        "sqlframe",
+    }
 
 
 @attrs.frozen(kw_only=True)
@@ -171,7 +182,9 @@ def _check(frame: Any, nw: Any, columns: Columns) -> bool:
     return not row["_not_positive"]
 
 
-def _aggregate(native: Any, nw: Any, columns: Columns, as_of: date, weights: Weights) -> tuple[Any, int, dict[TransactionType, int], dict[TransactionType, int]]:
+def _aggregate(
+    native: Any, nw: Any, columns: Columns, as_of: date, weights: Weights
+) -> tuple[Any, int, dict[TransactionType, int], dict[TransactionType, int]]:
     frame = nw.from_native(native)
     schema = frame.collect_schema() if isinstance(frame, nw.LazyFrame) else frame.schema
     for name in [columns.customer_id, columns.date, columns.amount, columns.type, columns.order_id]:
@@ -206,7 +219,11 @@ def _aggregate(native: Any, nw: Any, columns: Columns, as_of: date, weights: Wei
         kind = nw.col(columns.type)
         is_purchase = kind == TransactionType.PURCHASE.value
         is_refund = kind == TransactionType.REFUND.value
-        signed = nw.when(is_refund).then(-cents.abs()).otherwise(nw.when(is_purchase).then(cents).otherwise(0))
+        signed = (
+            nw.when(is_refund)
+            .then(-cents.abs())
+            .otherwise(nw.when(is_purchase).then(cents).otherwise(0))
+        )
     loose = is_purchase & (cents > 0)
     if columns.order_id is not None:
         loose = loose & nw.col(columns.order_id).is_null()
@@ -229,14 +246,16 @@ def _aggregate(native: Any, nw: Any, columns: Columns, as_of: date, weights: Wei
         nw.col("_loose").sum().alias("_orders"),
     ]
     for t in others:
-        is_t = nw.col(columns.type) == t.value  # type: ignore[arg-type]
+        is_t = nw.col(columns.type) == t.value
         prepared.append(is_t.cast(nw.Int64).alias(f"_n_{t.value}"))
         prepared.append(nw.when(is_t).then(cents).otherwise(0).alias(f"_c_{t.value}"))
         aggs.append(nw.col(f"_n_{t.value}").sum().alias(f"_n_{t.value}"))
         aggs.append(nw.col(f"_c_{t.value}").sum().alias(f"_c_{t.value}"))
     if columns.order_id is not None:
         prepared.append(nw.when(is_purchase).then(when).alias("_purchase_date"))
-        prepared.append((~nw.col(columns.order_id).is_null() & (is_purchase | is_refund)).alias("_in_order"))
+        prepared.append(
+            (~nw.col(columns.order_id).is_null() & (is_purchase | is_refund)).alias("_in_order")
+        )
     if all_positive and columns.type is None and columns.order_id is None:
         # only purchases, each its own order, none of zero: every row counts
         aggs = [
@@ -264,7 +283,9 @@ def _aggregate(native: Any, nw: Any, columns: Columns, as_of: date, weights: Wei
             per_customer.join(by_order, on=columns.customer_id, how="left")
             .with_columns(
                 nw.max_horizontal(nw.col("_last"), nw.col("_olast")).alias("_last"),
-                (nw.col("_orders") + nw.col("_ocount").fill_null(0).cast(nw.Int64)).alias("_orders"),
+                (nw.col("_orders") + nw.col("_ocount").fill_null(0).cast(nw.Int64)).alias(
+                    "_orders"
+                ),
             )
             .drop("_olast", "_ocount")
         )
@@ -278,11 +299,14 @@ def _aggregate(native: Any, nw: Any, columns: Columns, as_of: date, weights: Wei
     return result, scale, kf, km
 
 
-def _div_half_even(np: Any, numerator: npt.NDArray[Any], denominator: npt.NDArray[Any] | int) -> npt.NDArray[Any]:
+def _div_half_even(
+    np: Any, numerator: npt.NDArray[Any], denominator: npt.NDArray[Any] | int
+) -> npt.NDArray[Any]:
     quotient, remainder = np.divmod(numerator, denominator)
     twice = 2 * remainder
     bump = (twice > denominator) | ((twice == denominator) & (quotient % 2 == 1))
-    return quotient + bump.astype(quotient.dtype)
+    result: npt.NDArray[Any] = quotient + bump.astype(quotient.dtype)
+    return result
 
 
 def _score_column(
@@ -318,7 +342,7 @@ def _score_column(
         ordered = x[order]
         breaks = tuple(
             natural(dimension, int(ordered[i]), scale) if i < n and bucket[i] == s else None
-            for s, i in zip(range(2, bins + 1), starts)
+            for s, i in zip(range(2, bins + 1), starts, strict=False)
         )
         return scores, breaks
     reported: tuple[Decimal | None, ...]
@@ -373,12 +397,18 @@ def score_native(
         money = _div_half_even(np, m_scaled, scale)
     else:
         money = _div_half_even(np, m_scaled, scale * np.maximum(orders, 1))
-    values: dict[Dimension, Any] = {"r": -recency[scored], "f": f_scaled[scored], "m": money[scored]}
+    values: dict[Dimension, Any] = {
+        "r": -recency[scored],
+        "f": f_scaled[scored],
+        "m": money[scored],
+    }
     n = len(ids)
     scores: dict[Dimension, Any] = {}
     breaks: dict[Dimension, tuple[Decimal | None, ...]] = {}
     for dimension in DIMENSIONS:
-        got, breaks[dimension] = _score_column(np, dimension, values[dimension], mode, bins, thresholds, scale)
+        got, breaks[dimension] = _score_column(
+            np, dimension, values[dimension], mode, bins, thresholds, scale
+        )
         full = np.zeros(n, dtype=np.int64)
         full[scored] = got
         scores[dimension] = full
@@ -401,7 +431,9 @@ def score_native(
     table = pa.table(data)
     return ScoredFrame(
         frame=_to_native(table, implementation, nw),
-        thresholds=UsedThresholds(recency_days=breaks["r"], frequency=breaks["f"], monetary=breaks["m"]),
+        thresholds=UsedThresholds(
+            recency_days=breaks["r"], frequency=breaks["f"], monetary=breaks["m"]
+        ),
     )
 
 
@@ -425,5 +457,6 @@ def _to_native(table: Any, implementation: Any, nw: Any) -> Any:
         return frame.lazy(backend=implementation).to_native()
     except Exception as error:  # narwhals raises several types for backends it cannot build
         raise PropcrmError(
-            f"cannot build a result frame for backend {name}", hint="pass a pandas, Polars or DuckDB frame"
+            f"cannot build a result frame for backend {name}",
+            hint="pass a pandas, Polars or DuckDB frame",
         ) from error

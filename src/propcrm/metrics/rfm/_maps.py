@@ -50,7 +50,7 @@ class Box:
         if not isinstance(cell, tuple) or len(cell) != 3:
             return False
         r, f, m = cell
-        return (
+        return bool(
             self.r[0] <= r <= self.r[1]
             and self.f[0] <= f <= self.f[1]
             and self.m[0] <= m <= self.m[1]
@@ -112,6 +112,10 @@ class MapReport:
         return tuple(f"{r}{f}{m}" for r, f, m in self.unassigned)
 
 
+def _segment_tuple(value: Iterable[Segment]) -> tuple[Segment, ...]:
+    return tuple(value)
+
+
 def _check_bins(_instance: object, _attribute: attrs.Attribute[Any], value: int) -> None:
     if not 2 <= value <= 9:
         raise ValidationError.single("$.bins", f"bins must be from 2 to 9, got {value}")
@@ -137,7 +141,7 @@ class SegmentMap:
     key: str
     zh: str
     en: str
-    segments: tuple[Segment, ...] = attrs.field(converter=tuple)
+    segments: tuple[Segment, ...] = attrs.field(converter=_segment_tuple)
     bins: int = attrs.field(default=5, validator=_check_bins)
     unscored: Segment | None = None
     description: str = ""
@@ -145,8 +149,7 @@ class SegmentMap:
     def cells(self) -> Iterator[Cell]:
         """Every cell ``(r, f, m)`` in order."""
         span = range(1, self.bins + 1)
-        for r, f, m in product(span, span, span):
-            yield (r, f, m)
+        yield from product(span, span, span)
 
     def claimants(self, cell: Cell) -> tuple[Segment, ...]:
         """Every segment claiming ``cell``, in precedence order."""

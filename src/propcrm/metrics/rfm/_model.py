@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import itertools
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -54,7 +56,7 @@ class TransactionType(str, Enum):
     SERVICE = ("service", "服务", "Service")
 
 
-def cents_of(amount: Decimal, path: str = "$.amount") -> int:
+def cents_of(amount: object, path: str = "$.amount") -> int:
     """Return ``amount`` (yuan, at most two decimal places) as integer cents (fen), exactly.
 
     Args:
@@ -88,13 +90,13 @@ def cents_of(amount: Decimal, path: str = "$.amount") -> int:
 def _to_type(value: object) -> TransactionType:
     if isinstance(value, TransactionType):
         return value
-    try:
-        return TransactionType(value)
-    except ValueError:
-        choices = ", ".join(repr(t.value) for t in TransactionType)
-        raise ValidationError.single(
-            "$.type", f"{value!r} is not a transaction type", hint=f"use one of {choices}"
-        ) from None
+    for kind in TransactionType:
+        if kind.value == value:
+            return kind
+    choices = ", ".join(repr(t.value) for t in TransactionType)
+    raise ValidationError.single(
+        "$.type", f"{value!r} is not a transaction type", hint=f"use one of {choices}"
+    )
 
 
 def _check_customer(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
@@ -116,7 +118,7 @@ def _check_date(_instance: object, _attribute: attrs.Attribute[Any], value: obje
 
 
 def _check_amount(instance: Transaction, _attribute: attrs.Attribute[Any], value: object) -> None:
-    cents = cents_of(value)  # type: ignore[arg-type]
+    cents = cents_of(value)
     if cents < 0 and instance.type is not TransactionType.REFUND:
         raise ValidationError.single(
             "$.amount",
@@ -148,7 +150,7 @@ class Transaction:
     """
 
     customer_id: str | int = attrs.field(validator=_check_customer)
-    date: date = attrs.field(validator=_check_date)
+    date: _dt.date = attrs.field(validator=_check_date)
     type: TransactionType = attrs.field(default=TransactionType.PURCHASE, converter=_to_type)
     amount: Decimal = attrs.field(validator=_check_amount)
     order_id: str | int | None = attrs.field(default=None, validator=_check_order)
@@ -157,7 +159,7 @@ class Transaction:
     def from_cents(
         cls,
         customer_id: str | int,
-        date: date,
+        date: _dt.date,
         cents: int,
         *,
         type: TransactionType | str = TransactionType.PURCHASE,
@@ -301,7 +303,7 @@ def _check_thresholds(
 ) -> None:
     if not value:
         raise ValidationError.single(f"$.{attribute.name}", "needs at least one threshold")
-    for i, (low, high) in enumerate(zip(value, value[1:])):
+    for i, (low, high) in enumerate(itertools.pairwise(value)):
         if not low < high:
             raise ValidationError.single(
                 f"$.{attribute.name}[{i + 1}]",

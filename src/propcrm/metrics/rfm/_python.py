@@ -36,7 +36,9 @@ _OTHER_TYPES = (
 )
 
 
-def integer_weights(weights: Weights) -> tuple[int, dict[TransactionType, int], dict[TransactionType, int]]:
+def integer_weights(
+    weights: Weights,
+) -> tuple[int, dict[TransactionType, int], dict[TransactionType, int]]:
     """Scale the weights to integers: ``(scale, F numerators, M numerators)``.
 
     ``scale`` is the power of ten that makes every weight whole, so weighted sums stay exact.
@@ -80,7 +82,9 @@ def _validated(transactions: Iterable[object]) -> list[Transaction]:
     for i, row in enumerate(transactions):
         if not isinstance(row, Transaction):
             errors.append(
-                FieldError(path=f"$[{i}]", message=f"expected a Transaction, got {type(row).__name__}")
+                FieldError(
+                    path=f"$[{i}]", message=f"expected a Transaction, got {type(row).__name__}"
+                )
             )
             continue
         kinds.add(type(row.customer_id))
@@ -145,7 +149,7 @@ def aggregate(transactions: Iterable[object], *, as_of: date, weights: Weights) 
         for amount, when in items:
             if amount > 0:
                 count(customer, when)
-    ids = sorted(net)  # type: ignore[type-var]
+    ids: list[str | int] = sorted(net)  # type: ignore[type-var,unused-ignore]
     f_scaled: list[int] = []
     m_scaled: list[int] = []
     for customer in ids:
@@ -244,7 +248,7 @@ def score_facts(
             dimension, columns[dimension], mode, bins, thresholds, facts.scale
         )
         full: list[int | None] = [None] * len(facts.ids)
-        for i, s in zip(scored, got):
+        for i, s in zip(scored, got, strict=False):
             full[i] = s
         scores[dimension] = full
     rows = tuple(

@@ -149,6 +149,4 @@ def dense_cuts(distinct_ascending: Sequence[int], bins: int) -> list[int | None]
 def check_bins(bins: int) -> None:
     """Refuse a number of bins outside 2 … 9 (a score is one digit)."""
     if isinstance(bins, bool) or not isinstance(bins, int) or not 2 <= bins <= 9:
-        raise ValidationError.single(
-            "$.bins", f"bins must be an integer from 2 to 9, got {bins!r}"
-        )
+        raise ValidationError.single("$.bins", f"bins must be an integer from 2 to 9, got {bins!r}")
