@@ -61,8 +61,9 @@ def _phone(_instance: object, attribute: attrs.Attribute[str | None], value: obj
             if isinstance(value, str) and "*" in value
             else "use digits, with an optional leading + and spaces or dashes"
         )
+        looks_masked = " (looks masked)" if isinstance(value, str) and "*" in value else ""
         raise ValidationError.single(
-            f"$.{attribute.name}", f"not a phone number: {shown}", hint=hint
+            f"$.{attribute.name}", f"not a phone number: {shown}{looks_masked}", hint=hint
         )
 
 
@@ -73,7 +74,8 @@ def _id_number(_instance: object, attribute: attrs.Attribute[str | None], value:
         shown = mask_id_number(value) if isinstance(value, str) else type(value).__name__
         raise ValidationError.single(
             f"$.{attribute.name}",
-            f"not an ID number: {shown}",
+            f"not an ID number: {shown}"
+            + (" (looks masked)" if isinstance(value, str) and "*" in value else ""),
             hint="6 to 20 letters or digits; a value with '*' is a masked export",
         )
 

@@ -174,7 +174,7 @@ class OrgTree:
         try:
             return self._units[unit_id]
         except KeyError:
-            close = difflib.get_close_matches(unit_id, list(self._units), n=3)
+            close = difflib.get_close_matches(unit_id, list(self._units), n=3, cutoff=0.4)
             raise NotFoundError("org unit", unit_id, suggestions=close) from None
 
     def children(self, unit_id: str) -> tuple[OrgUnit, ...]:

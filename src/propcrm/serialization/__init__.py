@@ -92,6 +92,17 @@ def field_errors(exc: BaseException, path: str = "$") -> list[FieldError]:
     return [FieldError(path=path, message=_describe(exc))]
 
 
+def _first_hint(exc: BaseException) -> str | None:
+    """The hint of the first propcrm error inside a (possibly nested) cattrs error."""
+    if isinstance(exc, ValidationError):
+        return exc.hint
+    for inner in getattr(exc, "exceptions", ()):
+        hint = _first_hint(inner)
+        if hint:
+            return hint
+    return None
+
+
 class PropcrmConverter(JsonConverter):
     """A cattrs JSON converter whose ``structure`` raises :class:`ValidationError`.
 
@@ -108,7 +119,7 @@ class PropcrmConverter(JsonConverter):
             raise
         except (BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
             name = getattr(cl, "__name__", None) or str(cl)
-            raise ValidationError(field_errors(exc), subject=name) from None
+            raise ValidationError(field_errors(exc), subject=name, hint=_first_hint(exc)) from None
 
 
 def _structure_datetime(value: Any, _type: Any) -> datetime:
@@ -222,9 +233,19 @@ def _register_events(converter: PropcrmConverter) -> None:
                 errors.append(FieldError(path=f"$.{field.name}", message="required field missing"))
                 continue
             try:
-                fields[field.name] = converter.structure(data[field.name], field.type)
+                value = converter.structure(data[field.name], field.type)
             except ValidationError as exc:
                 errors.extend(field_errors(exc, f"$.{field.name}"))
+                continue
+            # Run the field's own validator now, so one pass reports every bad field; its
+            # errors already carry the path "$.<field>".
+            try:
+                if field.validator is not None:
+                    field.validator(None, field, value)
+            except ValidationError as exc:
+                errors.extend(exc.errors)
+                continue
+            fields[field.name] = value
         if payload_cls is not None:
             if "payload" not in data:
                 errors.append(FieldError(path="$.payload", message="required field missing"))
