@@ -210,3 +210,13 @@ def test_diff(tiny: Taxonomy) -> None:
 def test_fingerprint_tracks_content_not_version(tiny: Taxonomy) -> None:
     assert tiny.fingerprint == tiny.with_version("9").fingerprint
     assert tiny.fingerprint != tiny.rename("Q.WP.01", name_en="Roof").fingerprint
+
+
+def test_node_from_row_reports_every_field() -> None:
+    node = Node.from_row(
+        {"code": "Q.WP.11", "name_zh": "新", "name_en": "New", "warranty": "WL5|b-leak1"}
+    )
+    assert node.warranty == ("WL5", "b-leak1")
+    with pytest.raises(ValidationError) as caught:
+        Node.from_row({"code": "Q.WP.11", "name_en": "New", "kinds": "moan", "colour": "red"})
+    assert caught.value.paths == ("$.name_zh", "$.kinds", "$.colour")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -326,6 +326,25 @@ class Node:
             raise ValidationError.single(
                 "$.warranty", "at most one contractor rule and one buyer rule per node"
             )
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, object]) -> Node:
+        """Build a node from a mapping of field names to values (lists may be ``|``-joined text).
+
+        Every field is checked on its own, so the error lists every bad field at once.
+
+        Args:
+            row: Field name → value, e.g. a CSV row or a JSON object.
+
+        Raises:
+            ValidationError: Every bad, missing or unknown field, at ``$.<field>``.
+        """
+        from propcrm.taxonomy._io import node_from_row
+
+        node, problems = node_from_row(row, where=lambda field: f"$.{field}", csv_cells=True)
+        if node is None:
+            raise ValidationError(problems, subject="taxonomy node")
+        return node
 
     def __attrs_post_init__(self) -> None:
         if self.replaced_by == self.code:
