@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from propcrm.errors import ValidationError
 from propcrm.metrics.calendar import (
@@ -119,3 +121,16 @@ def test_a_million_breach_checks_are_fast(cal: BusinessCalendar) -> None:
     spent = time.perf_counter() - began
     assert result.remaining.shape == (1_000_000,)
     assert spent < 1.0  # the benchmark holds the 0.3 s target; this catches gross regressions
+
+
+@given(
+    st.sets(st.integers(-(10**12), 10**12), min_size=1, max_size=60),
+    st.lists(st.integers(-(10**12) - 10, 10**12 + 10), max_size=40),
+)
+def test_bucket_lookup_equals_searchsorted(values: set[int], queries: list[int]) -> None:
+    from propcrm.metrics.calendar._vectorized import _Lookup
+
+    array = np.array(sorted(values), dtype=np.int64)
+    x = np.array([*queries, *values, *(v - 1 for v in values), *(v + 1 for v in values)])
+    lookup = _Lookup(np, array)
+    assert lookup.right(np, x).tolist() == (np.searchsorted(array, x, side="right") - 1).tolist()
