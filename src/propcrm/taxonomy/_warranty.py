@@ -350,6 +350,7 @@ def warranty_rules() -> dict[str, WarrantyRule]:
     return {row["code"]: WarrantyRule.from_row(row) for row in read_csv_rows("warranty.csv")}
 
 
+@functools.cache
 def rule_codes() -> frozenset[str]:
     """Return the codes of every statutory warranty rule."""
     return frozenset(warranty_rules())
