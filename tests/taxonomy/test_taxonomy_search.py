@@ -26,6 +26,15 @@ from propcrm.taxonomy._search import units
         ("The kitchen tap is broken", "Q.PL.07"),
         ("墙皮脱落", "Q.WF.03"),
         ("外墙保温层脱落", "Q.EX.02"),
+        ("楼上卫生间漏水到我家天花板", "Q.WP.08"),
+        ("卫生间地面漏水", "Q.WP.04"),
+        ("墙面开裂", "Q.WF.02"),
+        ("消防栓漏水", "Q.FP.01"),
+        ("地下车库漏水", "Q.WP.07"),
+        ("马桶漏水", "Q.PL.06"),
+        ("The front door lock is broken", "Q.DW.02"),
+        ("Lift stopped between floors", "Q.LF.01"),
+        ("Smell of gas in the kitchen", "S.FM.06"),
     ],
 )
 def test_reports_find_their_item_first(std: Taxonomy, report: str, code: str) -> None:
@@ -34,8 +43,8 @@ def test_reports_find_their_item_first(std: Taxonomy, report: str, code: str) ->
 
 def test_scoring_is_transparent(std: Taxonomy) -> None:
     hit = std.search("卫生间天花板滴水")[0]
-    assert hit.matched == ("天花", "花板", "滴水")
-    assert hit.score == 9  # three keyword bigrams of weight 3
+    assert hit.matched == ("卫生", "生间", "天花", "花板", "滴水")
+    assert hit.score == 15  # five keyword bigrams of weight 3 (楼上卫生间, 天花板, 滴水)
 
 
 def test_ties_are_broken_by_code(std: Taxonomy) -> None:
