@@ -7,6 +7,7 @@ draws a random number or does I/O, so the same inputs always give the same outpu
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
@@ -345,6 +346,7 @@ def decide(
 
 _State = dict[str, Any]
 _FIELDS = tuple(a.name for a in attrs.fields(Ticket))
+_ALL_FIELDS = operator.attrgetter(*_FIELDS)
 
 
 def _received(state: _State, event: e.Event) -> None:
@@ -608,7 +610,7 @@ def _fold(state: _State | None, event: e.Event) -> _State:
 
 
 def _thaw(ticket: Ticket) -> _State:
-    return {name: getattr(ticket, name) for name in _FIELDS}
+    return dict(zip(_FIELDS, _ALL_FIELDS(ticket), strict=True))
 
 
 def apply(ticket: Ticket | None, event: e.Event) -> Ticket:
