@@ -148,3 +148,11 @@ def test_cycle_case_is_reachable() -> None:
     b = base.deprecate("Q.WP.02", "Q.WP.01")
     with pytest.raises(ValidationError, match="cycle"):
         a.merge(b, version="x", on_conflict="ours")
+
+
+@given(st.text(alphabet="卫生间天花板滴水漏电梯困人门窗 waterdripceilingliftdoor", max_size=20))
+def test_search_order_is_score_then_code(query: str) -> None:
+    hits = standard().search(query, limit=None)
+    assert [(-h.score, h.code) for h in hits] == sorted((-h.score, h.code) for h in hits)
+    assert all(h.score >= len(h.matched) > 0 for h in hits)  # every matched unit weighs ≥ 1
+    assert standard().search(query, limit=None) == hits
