@@ -10,9 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from propcrm._validation import require_aware
 from propcrm.errors import CalendarRangeError, ValidationError
-from propcrm.metrics.calendar._index import Index, Snapshot, business_time, from_us, to_us
+from propcrm.metrics.calendar._index import (
+    ONE_US,
+    Index,
+    Snapshot,
+    aware_us,
+    business_time,
+    from_us,
+)
 from propcrm.metrics.calendar._shifts import (
     DAY_SECONDS,
     DayOverride,
@@ -311,7 +317,7 @@ class BusinessCalendar:
             ValidationError: ``start`` is naive or ``duration`` is not a timedelta.
             CalendarRangeError: The answer lies outside the holiday data (policy ``raise``).
         """
-        t = to_us(require_aware(start, "$.start"))
+        t = aware_us(start, "$.start")
         d = _duration_us(duration)
         if d < 0:
             return from_us(self._subtract_us(t, -d), start.tzinfo)
@@ -338,7 +344,7 @@ class BusinessCalendar:
             ValidationError: ``end`` is naive or ``duration`` is not a timedelta.
             CalendarRangeError: The answer lies outside the holiday data (policy ``raise``).
         """
-        t = to_us(require_aware(end, "$.end"))
+        t = aware_us(end, "$.end")
         d = _duration_us(duration)
         if d < 0:
             return self.add(end, -duration)
@@ -358,10 +364,12 @@ class BusinessCalendar:
             ValidationError: A datetime is naive.
             CalendarRangeError: The span leaves the holiday data (policy ``raise``).
         """
-        a = to_us(require_aware(start, "$.start"))
-        b = to_us(require_aware(end, "$.end"))
-        snap = self._snapshot(min(a, b), max(a, b))
-        return timedelta(microseconds=business_time(snap, b) - business_time(snap, a))
+        a = aware_us(start, "$.start")
+        b = aware_us(end, "$.end")
+        snap = self._index.snap
+        if snap is None or not (snap.lo <= a <= snap.hi and snap.lo <= b <= snap.hi):
+            snap = self._snapshot(min(a, b), max(a, b))
+        return ONE_US * (business_time(snap, b) - business_time(snap, a))
 
     def is_working(self, t: datetime) -> bool:
         """Whether ``t`` lies inside a working interval (``[start, end)``: an end is not).
@@ -372,7 +380,7 @@ class BusinessCalendar:
         Returns:
             True during working hours.
         """
-        us = to_us(require_aware(t, "$.t"))
+        us = aware_us(t, "$.t")
         snap = self._snapshot(us, us)
         i = bisect_right(snap.starts, us) - 1
         return us < snap.ends[i]
@@ -389,7 +397,7 @@ class BusinessCalendar:
         Raises:
             CalendarRangeError: No working time within the data (policy ``raise``) or ever.
         """
-        us = to_us(require_aware(t, "$.t"))
+        us = aware_us(t, "$.t")
         return from_us(self._next_working_us(us), t.tzinfo)
 
     def working_intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -404,8 +412,8 @@ class BusinessCalendar:
         Returns:
             Pairs of datetimes in ``start``'s time zone.
         """
-        a = to_us(require_aware(start, "$.start"))
-        b = to_us(require_aware(end, "$.end"))
+        a = aware_us(start, "$.start")
+        b = aware_us(end, "$.end")
         if b <= a:
             return []
         snap = self._snapshot(a, b)

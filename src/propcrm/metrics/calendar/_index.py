@@ -17,13 +17,16 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+from propcrm._validation import require_aware
 from propcrm.errors import CalendarRangeError
 from propcrm.metrics.calendar._shifts import Shift
 
-__all__ = ["EPOCH", "Index", "Snapshot", "business_time", "from_us", "to_us"]
+__all__ = ["EPOCH", "ONE_US", "Index", "Snapshot", "aware_us", "business_time", "from_us", "to_us"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_DAY = timedelta(days=1)
+#: ``ONE_US * n`` is the fastest way to build a timedelta of ``n`` microseconds.
+ONE_US = timedelta(microseconds=1)
 _MIN_YEAR, _MAX_YEAR = 2, 9998
 #: Give up looking for working time after this many years without any.
 _MAX_EMPTY_YEARS = 16
@@ -35,9 +38,23 @@ def to_us(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def aware_us(value: datetime, path: str) -> int:
+    """:func:`to_us` of an argument, refusing naive datetimes and non-datetimes.
+
+    Raises:
+        ValidationError: ``value`` is not an aware datetime (the error names ``path``).
+    """
+    try:
+        delta = value - EPOCH
+    except TypeError:  # naive (or not a datetime at all): say which
+        require_aware(value, path)
+        raise  # pragma: no cover - require_aware always raises here
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def from_us(us: int, tz: tzinfo | None) -> datetime:
     """The aware datetime ``us`` microseconds after the epoch, shown in ``tz``."""
-    return (EPOCH + timedelta(microseconds=us)).astimezone(tz)
+    return (EPOCH + ONE_US * us).astimezone(tz)
 
 
 class Snapshot:
