@@ -1,9 +1,72 @@
-"""propcrm: the customer-service loop of Chinese real-estate developers, as a Python SDK."""
+"""propcrm: the customer-service loop of Chinese real-estate developers, as a Python SDK.
+
+The most used names are re-exported here; each subpackage documents its own:
+
+- :mod:`propcrm.model`: domain values (organisation, locations, customers, tickets);
+- :mod:`propcrm.workflow`: the ticket lifecycle (commands, events, rules, replay);
+- :mod:`propcrm.taxonomy`: the standard issue taxonomy and statutory warranty;
+- :mod:`propcrm.serialization`: JSON at the edges;
+- :mod:`propcrm.errors`: the exception hierarchy.
+"""
 
 from __future__ import annotations
 
-from propcrm import errors
+from propcrm import errors, taxonomy
+from propcrm.errors import (
+    ConcurrencyError,
+    InvalidTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    PropcrmError,
+    ValidationError,
+)
+from propcrm.model import (
+    Actor,
+    Channel,
+    CustomerRef,
+    Location,
+    OrgScope,
+    OrgTree,
+    OrgUnit,
+    Priority,
+    Role,
+    Satisfaction,
+    Severity,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+)
+from propcrm.workflow import Event, Lifecycle, LifecycleRules, apply, replay
 
-__all__ = ["__version__", "errors"]
+__all__ = [
+    "Actor",
+    "Channel",
+    "ConcurrencyError",
+    "CustomerRef",
+    "Event",
+    "InvalidTransitionError",
+    "Lifecycle",
+    "LifecycleRules",
+    "Location",
+    "NotFoundError",
+    "OrgScope",
+    "OrgTree",
+    "OrgUnit",
+    "PermissionDeniedError",
+    "Priority",
+    "PropcrmError",
+    "Role",
+    "Satisfaction",
+    "Severity",
+    "Ticket",
+    "TicketKind",
+    "TicketStatus",
+    "ValidationError",
+    "__version__",
+    "apply",
+    "errors",
+    "replay",
+    "taxonomy",
+]
 
 __version__ = "0.1.0.dev0"

@@ -9,9 +9,9 @@ import attrs
 import pytest
 
 from conftest import AGENT, CUSTOMER, DISPATCHER, HANDLER, SUPERVISOR, T0, Flow
+from propcrm import taxonomy
 from propcrm.errors import (
     InvalidTransitionError,
-    NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -457,34 +457,34 @@ def test_commands_need_the_right_ticket() -> None:
 # --- taxonomy hook ---------------------------------------------------------------------------
 
 
-@attrs.frozen
-class FakeCatalog:
-    version: str
-    codes: frozenset[str]
-
-    def get(self, code: str) -> str:
-        if code not in self.codes:
-            raise NotFoundError("taxonomy code", code, suggestions=sorted(self.codes)[:1])
-        return code
-
-
-def test_category_codes_are_checked_and_versioned_when_a_catalog_is_given() -> None:
-    lifecycle = Lifecycle(catalog=FakeCatalog("2026.1", frozenset({"Q.WP.08"})))
+def test_category_codes_are_checked_and_tagged_when_a_taxonomy_is_given() -> None:
+    standard = taxonomy.standard()
+    lifecycle = Lifecycle(catalog=standard)
     receive = c.ReceiveTicket(
         ticket_id="T",
         kind=TicketKind.REPAIR,
         channel=Channel.APP,
         scope=OrgScope(company_id="c", project_id="p"),
-        description="漏水",
+        description="卫生间天花板滴水",
         category_code="Q.WP.99",
     )
-    with pytest.raises(NotFoundError) as info:
+    with pytest.raises(ValidationError) as info:
         lifecycle.handle(None, receive, now=T0, actor=AGENT)
-    assert "Q.WP.08" in str(info.value)
+    assert info.value.paths == ("$.category_code",)
+    assert "Q.WP.0" in str(info.value)  # the hint names the closest codes
     ticket, _ = lifecycle.execute(
         None, attrs.evolve(receive, category_code="Q.WP.08"), now=T0, actor=AGENT
     )
-    assert ticket.taxonomy_version == "2026.1"
+    assert ticket.taxonomy_version == standard.tag
+    # A deprecated code is refused for new classifications, with its replacement named.
+    with pytest.raises(ValidationError) as info:
+        lifecycle.handle(
+            ticket,
+            c.ClassifyTicket(ticket_id="T", category_code="Q.EL.07"),
+            now=T0,
+            actor=AGENT,
+        )
+    assert "S.FM.09" in str(info.value)
 
 
 # --- the rules value itself ------------------------------------------------------------------

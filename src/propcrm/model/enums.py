@@ -14,6 +14,7 @@ __all__ = [
     "ClosureType",
     "ComplaintValidity",
     "EscalationLevel",
+    "LabelledEnum",
     "PauseReason",
     "Priority",
     "Role",
@@ -24,80 +25,89 @@ __all__ = [
 ]
 
 
-class _Labelled(str, Enum):
-    """A string enum whose members have Chinese and English display labels."""
+class LabelledEnum(str, Enum):
+    """A string enum whose members carry Chinese and English display labels.
 
-    @property
-    def label_zh(self) -> str:
-        """The Chinese display name."""
-        return _LABELS[self][0]
+    Declare members as ``NAME = ("wire_value", "中文", "English")``. The labels default to empty
+    only so that a lookup by value, ``Kind("wire_value")``, type-checks; every member sets both.
+    """
 
-    @property
-    def label_en(self) -> str:
-        """The English display name."""
-        return _LABELS[self][1]
+    label_zh: str
+    label_en: str
+
+    def __new__(cls, value: str, label_zh: str = "", label_en: str = "") -> LabelledEnum:
+        """Make a member from its wire value and labels."""
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label_zh = label_zh
+        member.label_en = label_en
+        return member
 
     def __str__(self) -> str:
         return str(self.value)
 
 
-class TicketKind(_Labelled):
+class TicketKind(LabelledEnum):
     """What the owner came for."""
 
-    COMPLAINT = "complaint"
-    REPAIR = "repair"
-    INQUIRY = "inquiry"
-    SUGGESTION = "suggestion"
-    PRAISE = "praise"
+    COMPLAINT = ("complaint", "投诉", "Complaint")
+    REPAIR = ("repair", "报修", "Repair")
+    INQUIRY = ("inquiry", "咨询", "Inquiry")
+    SUGGESTION = ("suggestion", "建议", "Suggestion")
+    PRAISE = ("praise", "表扬", "Praise")
 
 
-class Channel(_Labelled):
+class Channel(LabelledEnum):
     """Where the request came in (seed 004 unified these into one hotline)."""
 
-    HOTLINE = "hotline"
-    FRONT_DESK = "front_desk"
-    INTERCOM = "intercom"
-    ONSITE_STAFF = "onsite_staff"
-    AREA_ASSISTANT = "area_assistant"
-    APP = "app"
-    WECHAT = "wechat"
-    REVISIT = "revisit"
-    INSPECTION = "inspection"
-    OTHER = "other"
+    HOTLINE = ("hotline", "客服热线", "Hotline")
+    FRONT_DESK = ("front_desk", "前台", "Front desk")
+    INTERCOM = ("intercom", "对讲", "Intercom")
+    ONSITE_STAFF = ("onsite_staff", "现场员工", "On-site staff")
+    AREA_ASSISTANT = ("area_assistant", "片区助理", "Area assistant")
+    APP = ("app", "App", "App")
+    WECHAT = ("wechat", "微信", "WeChat")
+    REVISIT = ("revisit", "回访", "Revisit")
+    INSPECTION = ("inspection", "验房", "Inspection")
+    OTHER = ("other", "其他", "Other")
 
 
-class Priority(_Labelled):
+class Priority(LabelledEnum):
     """Urgency class; the SLA defaults of each are in the domain reference §3."""
 
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-    P4 = "P4"
+    P1 = ("P1", "紧急(生命安全)", "Life safety")
+    P2 = ("P2", "急修", "Urgent repair")
+    P3 = ("P3", "一般维修", "Ordinary repair")
+    P4 = ("P4", "房修(保修)", "Warranty repair")
 
 
-class Severity(_Labelled):
+class Severity(LabelledEnum):
     """Severity of the issue as classified (seed 000: 轻微 / 重大)."""
 
-    MINOR = "minor"
-    MAJOR = "major"
+    MINOR = ("minor", "轻微", "Minor")
+    MAJOR = ("major", "重大", "Major")
 
 
-class TicketStatus(_Labelled):
+class TicketStatus(LabelledEnum):
     """Where a ticket stands in its lifecycle."""
 
-    RECEIVED = "received"
-    DISPATCHED = "dispatched"
-    ACCEPTED = "accepted"
-    ARRIVED = "arrived"
-    IN_PROGRESS = "in_progress"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    REVISITED = "revisited"
-    CLOSED = "closed"
-    REOPENED = "reopened"
-    PENDING_ABNORMAL_CLOSE = "pending_abnormal_close"
-    VOIDED = "voided"
-    MERGED = "merged"
+    RECEIVED = ("received", "已受理", "Received")
+    DISPATCHED = ("dispatched", "已派单", "Dispatched")
+    ACCEPTED = ("accepted", "已接单", "Accepted")
+    ARRIVED = ("arrived", "已到场", "On site")
+    IN_PROGRESS = ("in_progress", "处理中", "In progress")
+    PAUSED = ("paused", "暂停", "Paused")
+    COMPLETED = ("completed", "已完成", "Completed")
+    REVISITED = ("revisited", "已回访", "Revisited")
+    CLOSED = ("closed", "已关闭", "Closed")
+    REOPENED = ("reopened", "已重开", "Reopened")
+    PENDING_ABNORMAL_CLOSE = (
+        "pending_abnormal_close",
+        "非正常关闭审批中",
+        "Abnormal close pending",
+    )
+    VOIDED = ("voided", "已作废", "Voided")
+    MERGED = ("merged", "已合并", "Merged as duplicate")
 
     @property
     def is_terminal(self) -> bool:
@@ -108,23 +118,23 @@ class TicketStatus(_Labelled):
 _TERMINAL = frozenset({TicketStatus.VOIDED, TicketStatus.MERGED})
 
 
-class PauseReason(_Labelled):
+class PauseReason(LabelledEnum):
     """Why work stopped; SLA targets decide per reason whether their clock pauses."""
 
-    CUSTOMER_UNAVAILABLE = "customer_unavailable"
-    WAITING_FOR_PARTS = "waiting_for_parts"
-    WAITING_FOR_THIRD_PARTY = "waiting_for_third_party"
-    OTHER = "other"
+    CUSTOMER_UNAVAILABLE = ("customer_unavailable", "业主不在家", "Customer unavailable")
+    WAITING_FOR_PARTS = ("waiting_for_parts", "待料", "Waiting for parts")
+    WAITING_FOR_THIRD_PARTY = ("waiting_for_third_party", "等待第三方", "Waiting for third party")
+    OTHER = ("other", "其他", "Other")
 
 
-class Satisfaction(_Labelled):
+class Satisfaction(LabelledEnum):
     """Revisit or survey answer on the usual five-point scale."""
 
-    VERY_SATISFIED = "very_satisfied"
-    SATISFIED = "satisfied"
-    BASICALLY_SATISFIED = "basically_satisfied"
-    DISSATISFIED = "dissatisfied"
-    VERY_DISSATISFIED = "very_dissatisfied"
+    VERY_SATISFIED = ("very_satisfied", "非常满意", "Very satisfied")
+    SATISFIED = ("satisfied", "满意", "Satisfied")
+    BASICALLY_SATISFIED = ("basically_satisfied", "基本满意", "Basically satisfied")
+    DISSATISFIED = ("dissatisfied", "不满意", "Dissatisfied")
+    VERY_DISSATISFIED = ("very_dissatisfied", "非常不满意", "Very dissatisfied")
 
     @property
     def is_satisfied(self) -> bool:
@@ -137,20 +147,20 @@ _SATISFIED = frozenset(
 )
 
 
-class ComplaintValidity(_Labelled):
+class ComplaintValidity(LabelledEnum):
     """Whether a complaint counts in the valid-complaint KPIs."""
 
-    VALID = "valid"
-    INVALID = "invalid"
+    VALID = ("valid", "有效", "Valid")
+    INVALID = ("invalid", "无效", "Invalid")
 
 
-class EscalationLevel(_Labelled):
+class EscalationLevel(LabelledEnum):
     """The escalation ladder: team lead → department head → management."""
 
-    NONE = "none"
-    TEAM_LEAD = "team_lead"
-    DEPARTMENT_HEAD = "department_head"
-    MANAGEMENT = "management"
+    NONE = ("none", "未升级", "Not escalated")
+    TEAM_LEAD = ("team_lead", "班组长", "Team lead")
+    DEPARTMENT_HEAD = ("department_head", "部门负责人", "Department head")
+    MANAGEMENT = ("management", "公司管理层", "Management")
 
     @property
     def rank(self) -> int:
@@ -166,92 +176,27 @@ _ESCALATION_ORDER = (
 )
 
 
-class ClosureType(_Labelled):
+class ClosureType(LabelledEnum):
     """How a ticket was closed."""
 
-    NORMAL = "normal"
-    ABNORMAL = "abnormal"
+    NORMAL = ("normal", "正常关闭", "Normal")
+    ABNORMAL = ("abnormal", "非正常关闭", "Abnormal")
 
 
-class Role(_Labelled):
+class Role(LabelledEnum):
     """Who issues commands; the lifecycle rules map roles to the commands they may issue."""
 
-    HOTLINE_AGENT = "hotline_agent"
-    DISPATCHER = "dispatcher"
-    HANDLER = "handler"
-    SUPERVISOR = "supervisor"
-    CUSTOMER = "customer"
-    SYSTEM = "system"
+    HOTLINE_AGENT = ("hotline_agent", "客服专员", "Hotline agent")
+    DISPATCHER = ("dispatcher", "调度员", "Dispatcher")
+    HANDLER = ("handler", "处理人", "Handler")
+    SUPERVISOR = ("supervisor", "主管", "Supervisor")
+    CUSTOMER = ("customer", "客户", "Customer")
+    SYSTEM = ("system", "系统", "System")
 
 
-class AreaType(_Labelled):
+class AreaType(LabelledEnum):
     """Where in the estate a location is: inside a unit, a common area, or outside the estate."""
 
-    UNIT = "unit"
-    COMMON = "common"
-    EXTERNAL = "external"
-
-
-# Display labels (zh, en) of every member, kept apart from the wire values.
-_LABELS: dict[_Labelled, tuple[str, str]] = {
-    TicketKind.COMPLAINT: ("投诉", "Complaint"),
-    TicketKind.REPAIR: ("报修", "Repair"),
-    TicketKind.INQUIRY: ("咨询", "Inquiry"),
-    TicketKind.SUGGESTION: ("建议", "Suggestion"),
-    TicketKind.PRAISE: ("表扬", "Praise"),
-    Channel.HOTLINE: ("客服热线", "Hotline"),
-    Channel.FRONT_DESK: ("前台", "Front desk"),
-    Channel.INTERCOM: ("对讲", "Intercom"),
-    Channel.ONSITE_STAFF: ("现场员工", "On-site staff"),
-    Channel.AREA_ASSISTANT: ("片区助理", "Area assistant"),
-    Channel.APP: ("App", "App"),
-    Channel.WECHAT: ("微信", "WeChat"),
-    Channel.REVISIT: ("回访", "Revisit"),
-    Channel.INSPECTION: ("验房", "Inspection"),
-    Channel.OTHER: ("其他", "Other"),
-    Priority.P1: ("紧急(生命安全)", "Life safety"),
-    Priority.P2: ("急修", "Urgent repair"),
-    Priority.P3: ("一般维修", "Ordinary repair"),
-    Priority.P4: ("房修(保修)", "Warranty repair"),
-    Severity.MINOR: ("轻微", "Minor"),
-    Severity.MAJOR: ("重大", "Major"),
-    TicketStatus.RECEIVED: ("已受理", "Received"),
-    TicketStatus.DISPATCHED: ("已派单", "Dispatched"),
-    TicketStatus.ACCEPTED: ("已接单", "Accepted"),
-    TicketStatus.ARRIVED: ("已到场", "On site"),
-    TicketStatus.IN_PROGRESS: ("处理中", "In progress"),
-    TicketStatus.PAUSED: ("暂停", "Paused"),
-    TicketStatus.COMPLETED: ("已完成", "Completed"),
-    TicketStatus.REVISITED: ("已回访", "Revisited"),
-    TicketStatus.CLOSED: ("已关闭", "Closed"),
-    TicketStatus.REOPENED: ("已重开", "Reopened"),
-    TicketStatus.PENDING_ABNORMAL_CLOSE: ("非正常关闭审批中", "Abnormal close pending"),
-    TicketStatus.VOIDED: ("已作废", "Voided"),
-    TicketStatus.MERGED: ("已合并", "Merged as duplicate"),
-    PauseReason.CUSTOMER_UNAVAILABLE: ("业主不在家", "Customer unavailable"),
-    PauseReason.WAITING_FOR_PARTS: ("待料", "Waiting for parts"),
-    PauseReason.WAITING_FOR_THIRD_PARTY: ("等待第三方", "Waiting for third party"),
-    PauseReason.OTHER: ("其他", "Other"),
-    Satisfaction.VERY_SATISFIED: ("非常满意", "Very satisfied"),
-    Satisfaction.SATISFIED: ("满意", "Satisfied"),
-    Satisfaction.BASICALLY_SATISFIED: ("基本满意", "Basically satisfied"),
-    Satisfaction.DISSATISFIED: ("不满意", "Dissatisfied"),
-    Satisfaction.VERY_DISSATISFIED: ("非常不满意", "Very dissatisfied"),
-    ComplaintValidity.VALID: ("有效", "Valid"),
-    ComplaintValidity.INVALID: ("无效", "Invalid"),
-    EscalationLevel.NONE: ("未升级", "Not escalated"),
-    EscalationLevel.TEAM_LEAD: ("班组长", "Team lead"),
-    EscalationLevel.DEPARTMENT_HEAD: ("部门负责人", "Department head"),
-    EscalationLevel.MANAGEMENT: ("公司管理层", "Management"),
-    ClosureType.NORMAL: ("正常关闭", "Normal"),
-    ClosureType.ABNORMAL: ("非正常关闭", "Abnormal"),
-    Role.HOTLINE_AGENT: ("客服专员", "Hotline agent"),
-    Role.DISPATCHER: ("调度员", "Dispatcher"),
-    Role.HANDLER: ("处理人", "Handler"),
-    Role.SUPERVISOR: ("主管", "Supervisor"),
-    Role.CUSTOMER: ("客户", "Customer"),
-    Role.SYSTEM: ("系统", "System"),
-    AreaType.UNIT: ("户内", "In unit"),
-    AreaType.COMMON: ("公共区域", "Common area"),
-    AreaType.EXTERNAL: ("红线外", "External"),
-}
+    UNIT = ("unit", "户内", "In unit")
+    COMMON = ("common", "公共区域", "Common area")
+    EXTERNAL = ("external", "红线外", "External")

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from propcrm.errors import FieldError, ValidationError
-from propcrm.model.enums import Severity
-from propcrm.taxonomy._model import CODE_PATTERN, Level, _Labelled
+from propcrm.model.enums import LabelledEnum, Severity
+from propcrm.taxonomy._model import CODE_PATTERN, Level
 
 if TYPE_CHECKING:
     from propcrm.taxonomy._taxonomy import Taxonomy
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["CASE_COLUMNS", "Case", "CaseLibrary", "ReviewArea"]
 
 
-class ReviewArea(_Labelled):
+class ReviewArea(LabelledEnum):
     """The four headings under which seed 001 feeds lessons into design and construction."""
 
     PLANNING = (

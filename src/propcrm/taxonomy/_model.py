@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import attrs
 
 from propcrm.errors import ValidationError
-from propcrm.model.enums import AreaType, Priority, Severity, TicketKind
+from propcrm.model.enums import AreaType, LabelledEnum, Priority, Severity, TicketKind
 
 __all__ = [
     "CODE_PATTERN",
@@ -33,28 +33,7 @@ _PARTY_PATTERN = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*")
 _E = TypeVar("_E", bound=Enum)
 
 
-class _Labelled(str, Enum):
-    """A string enum with Chinese and English labels, like those of ``propcrm.model.enums``.
-
-    The labels default to empty only so that type checkers accept a lookup by value such as
-    ``Level("item")``; every member defines both.
-    """
-
-    label_zh: str
-    label_en: str
-
-    def __new__(cls, value: str, label_zh: str = "", label_en: str = "") -> _Labelled:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label_zh = label_zh
-        member.label_en = label_en
-        return member
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class Level(_Labelled):
+class Level(LabelledEnum):
     """The three levels of the tree; a code's level is the number of its dot-separated parts."""
 
     CLASS = ("class", "大类", "Top class")
@@ -70,7 +49,7 @@ class Level(_Labelled):
 _LEVELS = (Level.CLASS, Level.DISCIPLINE, Level.ITEM)
 
 
-class RoomType(_Labelled):
+class RoomType(LabelledEnum):
     """The second axis of the location attribute: what kind of room or area.
 
     The wire values are the ``room_type`` codes :class:`propcrm.model.location.Location` carries.
@@ -95,7 +74,7 @@ class RoomType(_Labelled):
     GATE = ("gate", "出入口", "Gate / entrance of the estate")
 
 
-class PartyKind(_Labelled):
+class PartyKind(LabelledEnum):
     """What kind of organisation a responsible party is."""
 
     CONTRACTOR = ("contractor", "施工单位", "Contractor")

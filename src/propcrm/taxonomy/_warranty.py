@@ -13,9 +13,8 @@ from dateutil.relativedelta import (  # type: ignore[import-untyped, unused-igno
 )
 
 from propcrm.errors import FieldError, NotFoundError, ValidationError
-from propcrm.model.enums import AreaType
+from propcrm.model.enums import AreaType, LabelledEnum
 from propcrm.taxonomy._data import read_csv_rows
-from propcrm.taxonomy._model import _Labelled
 
 if TYPE_CHECKING:
     from propcrm.taxonomy._contractors import ContractorRegister, Route
@@ -53,14 +52,14 @@ REMAINDER_RULE = (
 )
 
 
-class Side(_Labelled):
+class Side(LabelledEnum):
     """Which statutory table a rule belongs to."""
 
     CONTRACTOR = ("contractor", "承包单位对建设单位", "Contractor to developer")
     BUYER = ("buyer", "开发企业对购房人", "Developer to buyer")
 
 
-class PeriodKind(_Labelled):
+class PeriodKind(LabelledEnum):
     """How a rule's period is measured."""
 
     DESIGN_LIFE = ("design_life", "设计使用年限", "Design service life")
@@ -70,14 +69,14 @@ class PeriodKind(_Labelled):
     AGREED = ("agreed", "约定", "As agreed")
 
 
-class SeasonKind(_Labelled):
+class SeasonKind(LabelledEnum):
     """A heating or a cooling season."""
 
     HEATING = ("heating", "采暖期", "Heating season")
     COOLING = ("cooling", "供冷期", "Cooling season")
 
 
-class Basis(_Labelled):
+class Basis(LabelledEnum):
     """Which of the three terms of the buyer's period a date comes from."""
 
     BUYER_MINIMUM = ("buyer_minimum", "购房人最低保修期", "Buyer minimum")
@@ -85,7 +84,7 @@ class Basis(_Labelled):
     CONTRACTUAL_EXTENSION = ("contractual_extension", "合同延长保修期", "Contractual extension")
 
 
-class WarrantyState(_Labelled):
+class WarrantyState(LabelledEnum):
     """The outcome of a warranty decision."""
 
     COVERED = ("covered", "保修期内", "Covered")

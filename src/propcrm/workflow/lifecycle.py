@@ -34,23 +34,30 @@ S = TicketStatus
 
 
 class CategoryCatalog(Protocol):
-    """What the lifecycle needs of a taxonomy to validate category codes.
+    """What the lifecycle needs of a taxonomy to check category codes.
 
     :func:`propcrm.taxonomy.standard` returns one; any object with these members will do.
     """
 
     @property
-    def version(self) -> str:
-        """The taxonomy version stamped on tickets it classifies."""
+    def tag(self) -> str:
+        """``name@version``, stamped on tickets it classifies."""
         ...
 
-    def get(self, code: str) -> object:
-        """Return the node for ``code``; raise ``NotFoundError`` if there is none."""
+    def validate_code(self, code: object, *, live: bool = ..., path: str = ...) -> object:
+        """Raise ``ValidationError`` (at ``path``) unless ``code`` is a code of this taxonomy.
+
+        With ``live=True`` deprecated codes are refused too, with the replacement in the hint.
+        """
         ...
 
 
 # ---------------------------------------------------------------------------------------------
 # decide
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 def _refuse(
@@ -68,11 +75,14 @@ def _refuse(
 def _check_category(
     code: str | None, version: str | None, catalog: CategoryCatalog | None
 ) -> str | None:
-    """Validate ``code`` against ``catalog``; return the version to stamp."""
+    """Check ``code`` against ``catalog``; return the taxonomy tag to stamp on the ticket.
+
+    New classifications must use live codes, so deprecated ones are refused here.
+    """
     if code is None or catalog is None:
         return version
-    catalog.get(code)  # raises NotFoundError naming the closest codes
-    return version or catalog.version
+    catalog.validate_code(code, live=True, path="$.category_code")
+    return version or catalog.tag
 
 
 def _payloads(
@@ -110,7 +120,7 @@ def _payloads(
                 _refuse(
                     ticket,
                     command,
-                    f"a {command.kind.value} cannot be in status {ticket.status.value!r}",
+                    f"{_a(command.kind.value)} cannot be in status {ticket.status.value!r}",
                 )
         return [
             e.TicketClassified(
@@ -231,7 +241,7 @@ def _guard_close(ticket: Ticket, command: c.CloseTicket, rules: LifecycleRules) 
         _refuse(
             ticket,
             command,
-            f"a {ticket.kind.value} needs a response to the customer before it closes",
+            f"{_a(ticket.kind.value)} needs a response to the customer before it closes",
             hint="record the answer with RespondToCustomer first",
         )
     if ticket.kind in rules.revisit_before_close_kinds and (
@@ -241,7 +251,7 @@ def _guard_close(ticket: Ticket, command: c.CloseTicket, rules: LifecycleRules) 
         _refuse(
             ticket,
             command,
-            f"a {ticket.kind.value} needs a revisit after its completion before it closes",
+            f"{_a(ticket.kind.value)} needs a revisit after its completion before it closes",
             hint="record the revisit with RecordRevisit first",
         )
 
@@ -286,7 +296,8 @@ def decide(
         InvalidTransitionError: The rules do not allow the command now; nothing changed.
         PermissionDeniedError: The actor's role may not issue the command.
         ValidationError: ``now`` is naive.
-        NotFoundError: The category code is not in ``catalog``.
+        ValidationError: The category code is not a live code of ``catalog`` (path
+            ``$.category_code``; the hint names the closest codes or the replacement).
     """
     require_aware(now, "$.now")
     name = command.name
@@ -311,7 +322,8 @@ def decide(
             _refuse(
                 ticket,
                 command,
-                f"a {ticket.kind.value} in status {ticket.status.value!r} does not allow {name!r}",
+                f"{_a(ticket.kind.value)} in status {ticket.status.value!r} "
+                f"does not allow {name!r}",
                 hint="allowed now: " + (", ".join(allowed) if allowed else "nothing"),
             )
         if now < ticket.updated_at:
