@@ -182,6 +182,12 @@ def run(
     propcrm_frame(polars_frame)  # warm-up: imports, first compilation
     add("propcrm, Polars, quantile", best_of(repeat, lambda: propcrm_frame(polars_frame)))
     add("propcrm, Polars, fixed", best_of(repeat, lambda: propcrm_frame(polars_frame, "fixed")))
+    string_ids = polars_frame.with_columns(pl.col("customer_id").cast(pl.String))
+    add(
+        "propcrm, Polars, quantile, string ids",
+        best_of(repeat, lambda: propcrm_frame(string_ids)),
+        note="hash group-by in Polars; integer ids take a numpy fast path",
+    )
     pandas_frame = table.to_pandas()
     pandas_frame["date"] = pd.to_datetime(pandas_frame["date"])
     add("pandas qcut recipe", best_of(repeat, lambda: pandas_qcut_recipe(pandas_frame)))

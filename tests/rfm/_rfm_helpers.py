@@ -36,10 +36,18 @@ def columns_of(transactions: list[Transaction]) -> dict[str, list[Any]]:
     }
 
 
-def arrow_table(transactions: list[Transaction]) -> Any:
+def arrow_table(transactions: list[Transaction], *, purchases_only: bool = False) -> Any:
     import pyarrow as pa
 
     data = columns_of(transactions)
+    if purchases_only:
+        return pa.table(
+            {
+                "customer_id": pa.array(data["customer_id"], type=pa.int64()),
+                "date": pa.array(data["date"], type=pa.date32()),
+                "amount": pa.array(data["amount"], type=pa.int64()),
+            }
+        )
     return pa.table(
         {
             "customer_id": pa.array(data["customer_id"], type=pa.string()),
@@ -51,8 +59,8 @@ def arrow_table(transactions: list[Transaction]) -> Any:
     )
 
 
-def frame(kind: str, transactions: list[Transaction]) -> Any:
-    table = arrow_table(transactions)
+def frame(kind: str, transactions: list[Transaction], *, purchases_only: bool = False) -> Any:
+    table = arrow_table(transactions, purchases_only=purchases_only)
     if kind == "pandas":
         import pandas as pd
 

@@ -68,6 +68,32 @@ def _columns() -> Columns:
 
 @pytest.mark.parametrize("engine", ENGINES)
 @given(
+    ids=st.lists(st.integers(0, 50), min_size=1, max_size=30),
+    days=st.data(),
+    mode=st.sampled_from(MODES),
+)
+def test_integer_ids_purchases_only(
+    engine: str, ids: list[int], days: st.DataObject, mode: str
+) -> None:
+    """Integer ids, purchases only, no type or order column: the engines' fastest path."""
+    pytest.importorskip(engine)
+    rows = [
+        Transaction.from_cents(
+            i,
+            AS_OF - timedelta(days=days.draw(st.integers(-5, 400))),
+            days.draw(st.integers(1, 10_000)),
+        )
+        for i in ids
+    ]
+    expected = score(rows, as_of=AS_OF, mode=mode, thresholds=SMALL)  # type: ignore[arg-type]
+    native = frame(engine, rows, purchases_only=True)
+    got = score_frame(native, as_of=AS_OF, mode=mode, thresholds=SMALL)  # type: ignore[arg-type]
+    assert rows_of(got.frame) == rows_of_result(expected)
+    assert got.thresholds == expected.thresholds
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@given(
     rows=transactions(),
     mode=st.sampled_from(MODES),
     bins=st.sampled_from([3, 5]),

@@ -135,11 +135,12 @@ def _collect(frame: Any, nw: Any) -> Any:
     return frame.collect() if isinstance(frame, nw.LazyFrame) else frame
 
 
-def _check(frame: Any, nw: Any, columns: Columns) -> bool:
+def _check(frame: Any, nw: Any, columns: Columns, as_of: date) -> tuple[bool, bool]:
     """One pass over the rows: nulls, negative amounts, unknown types.
 
     Returns:
-        True when every amount is positive (the engine can then skip the zero-amount rule).
+        Whether every amount is positive (then the zero-amount rule has nothing to do), and
+        whether any row is dated after ``as_of`` (else the date filter is skipped).
     """
     needed = [columns.customer_id, columns.date, columns.amount]
     if columns.type is not None:
@@ -150,6 +151,7 @@ def _check(frame: Any, nw: Any, columns: Columns) -> bool:
         negative = negative & (nw.col(columns.type) != TransactionType.REFUND.value)
     exprs.append(negative.cast(nw.Int64).sum().alias("_negative"))
     exprs.append((nw.col("_cents") <= 0).cast(nw.Int64).sum().alias("_not_positive"))
+    exprs.append((nw.col("_date") > as_of).cast(nw.Int64).sum().alias("_later"))
     known = sorted(t.value for t in TransactionType)
     if columns.type is not None:
         exprs.append((~nw.col(columns.type).is_in(known)).cast(nw.Int64).sum().alias("_unknown"))
@@ -179,7 +181,7 @@ def _check(frame: Any, nw: Any, columns: Columns) -> bool:
                 subject="transactions",
                 hint="use " + ", ".join(sorted(known)),
             )
-    return not row["_not_positive"]
+    return not row["_not_positive"], bool(row["_later"])
 
 
 def _aggregate(
@@ -205,11 +207,16 @@ def _aggregate(
     frame = frame.with_columns(
         _amount_expr(nw, schema, columns), nw.col(columns.date).cast(nw.Date).alias("_date")
     )
-    all_positive = _check(frame, nw, columns)
+    all_positive, any_later = _check(frame, nw, columns, as_of)
+    scale, kf, km = integer_weights(weights)
+    if all_positive and columns.type is None and columns.order_id is None:
+        dense = _dense_integer_ids(frame, nw, columns, as_of, any_later)
+        if dense is not None:
+            return dense, scale, kf, km
     if frame.implementation.name == "POLARS" and isinstance(frame, nw.DataFrame):
         frame = frame.lazy()  # let Polars fuse the filter, the columns and the group-by
-    frame = frame.filter(nw.col("_date") <= as_of)
-    scale, kf, km = integer_weights(weights)
+    if any_later:
+        frame = frame.filter(nw.col("_date") <= as_of)
     cents, when = nw.col("_cents"), nw.col("_date")
     if columns.type is None:
         is_purchase: Any = nw.lit(True)
@@ -296,7 +303,49 @@ def _aggregate(
         nw.col("_last").fill_null(as_of),
     )
     result = _collect(per_customer.sort(columns.customer_id), nw)
-    return result, scale, kf, km
+    np = _require("numpy")
+    arrays = {name: result[name].to_numpy() for name in result.columns if name.startswith("_")}
+    arrays["ids"] = result[columns.customer_id].to_numpy()
+    arrays["_last"] = np.asarray(arrays["_last"]).astype("datetime64[D]").astype(np.int64)
+    return arrays, scale, kf, km
+
+
+def _dense_integer_ids(
+    frame: Any, nw: Any, columns: Columns, as_of: date, any_later: bool
+) -> dict[str, Any] | None:
+    """Aggregate with numpy when ids are small non-negative integers and rows are purchases.
+
+    Counting, summing and taking maxima by id with ``bincount`` and ``ufunc.at`` is several
+    times faster than a hash group-by and gives the same integers; ``None`` when it does not
+    apply (lazy frames, string ids, sparse ids).
+    """
+    if not isinstance(frame, nw.DataFrame) or not frame.schema[columns.customer_id].is_integer():
+        return None
+    np = _require("numpy")
+    ids = frame[columns.customer_id].to_numpy()
+    if len(ids) == 0:
+        return None
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0 or high > 4 * len(ids) + 1_000_000:
+        return None
+    days = frame["_date"].to_numpy().astype("datetime64[D]", copy=False).view(np.int64)
+    cents = frame["_cents"].to_numpy().astype(np.int64, copy=False)
+    ids = ids.astype(np.int64, copy=False)
+    if any_later:
+        keep = days <= np.datetime64(as_of, "D").astype(np.int64)
+        ids, days, cents = ids[keep], days[keep], cents[keep]
+    orders = np.bincount(ids, minlength=high + 1)
+    net = np.zeros(high + 1, dtype=np.int64)
+    np.add.at(net, ids, cents)
+    last = np.full(high + 1, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, ids, days)
+    present = np.flatnonzero(orders)
+    return {
+        "ids": present.astype(np.int64),
+        "_last": last[present],
+        "_orders": orders[present].astype(np.int64, copy=False),
+        "_net": net[present],
+    }
 
 
 def _div_half_even(
@@ -322,10 +371,11 @@ def _score_column(
     if n == 0:
         return np.zeros(0, dtype=np.int64), (None,) * (bins - 1)
     if mode == "quantile":
-        low = int(x.min())
-        if int(x.max()) - low < 2**16:
-            # small ranges (days, purchase counts) sort by radix in numpy: much faster
-            order = np.argsort((x - low).astype(np.uint16), kind="stable")
+        low, high = int(x.min()), int(x.max())
+        if (high - low + 1) * n < 2**62:
+            # one unique integer key per customer (value, then position = id order): an
+            # unstable sort is exact and much faster than a stable one
+            order = np.argsort((x - low) * n + np.arange(n, dtype=np.int64))
         else:
             order = np.argsort(x, kind="stable")
         position = np.arange(n, dtype=np.int64)
@@ -378,19 +428,18 @@ def score_native(
     pa = _require("pyarrow")
     implementation = nw.from_native(native).implementation
     agg, scale, kf, km = _aggregate(native, nw, columns, as_of, weights)
-    ids = agg[columns.customer_id].to_numpy()
-    last = agg["_last"].to_numpy()
-    orders = agg["_orders"].to_numpy().astype(np.int64)
-    net = agg["_net"].to_numpy().astype(np.int64)
+    ids = agg["ids"]
+    last_days = agg["_last"]
+    orders = agg["_orders"].astype(np.int64, copy=False)
+    net = agg["_net"].astype(np.int64, copy=False)
     f_scaled = kf[TransactionType.PURCHASE] * orders
     m_scaled = km[TransactionType.PURCHASE] * net
     for t in TransactionType:
         name = f"_n_{t.value}"
-        if name in agg.columns:
-            f_scaled = f_scaled + kf[t] * agg[name].to_numpy().astype(np.int64)
-            m_scaled = m_scaled + km[t] * agg[f"_c_{t.value}"].to_numpy().astype(np.int64)
+        if name in agg:
+            f_scaled = f_scaled + kf[t] * agg[name].astype(np.int64)
+            m_scaled = m_scaled + km[t] * agg[f"_c_{t.value}"].astype(np.int64)
     scored = orders > 0
-    last_days = np.asarray(last).astype("datetime64[D]").astype(np.int64)
     as_of_days = np.datetime64(as_of, "D").astype(np.int64)
     recency = as_of_days - last_days
     if monetary == "total":
