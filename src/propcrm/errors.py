@@ -16,6 +16,7 @@ import attrs
 __all__ = [
     "CalendarRangeError",
     "ConcurrencyError",
+    "DuplicateIntakeError",
     "FieldError",
     "InvalidTransitionError",
     "NotFoundError",
@@ -146,6 +147,29 @@ class ConcurrencyError(PropcrmError):
             f"not the expected {expected_version}; nothing was written",
             hint="reload the ticket, decide the command again and retry the save",
         )
+
+
+class DuplicateIntakeError(ConcurrencyError):
+    """An intake reused an idempotency key: the request already made a ticket; nothing was written.
+
+    Args:
+        ticket_id: The ticket the refused intake tried to create.
+        idempotency_key: The key that was already used.
+        existing_ticket_id: The ticket the key already made.
+    """
+
+    def __init__(self, *, ticket_id: str, idempotency_key: str, existing_ticket_id: str) -> None:
+        self.idempotency_key = idempotency_key
+        self.existing_ticket_id = existing_ticket_id
+        PropcrmError.__init__(
+            self,
+            f"intake key {idempotency_key!r} already made ticket {existing_ticket_id!r}; "
+            f"ticket {ticket_id!r} was not created",
+            hint="treat the existing ticket as the result of this submission",
+        )
+        self.ticket_id = ticket_id
+        self.expected_version = 0
+        self.actual_version = None
 
 
 class NotFoundError(PropcrmError, LookupError):
