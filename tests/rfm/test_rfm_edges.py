@@ -263,3 +263,10 @@ def test_frames_report_thresholds() -> None:
     out = score_frame(frame, as_of=AS_OF, mode="quantile", bins=2)
     assert out.thresholds.monetary == (Decimal("2.00"),)
     assert out.frame["m_score"].to_list() == [1, 2]
+
+
+def test_distribution_names_a_dimension() -> None:
+    result = score([buy("a", date(2024, 1, 1), "1")], as_of=AS_OF)
+    assert result.distribution("r") == {1: 0, 2: 1, 3: 0, 4: 0, 5: 0}
+    with pytest.raises(ValidationError):
+        result.distribution("x")

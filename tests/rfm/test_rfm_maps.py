@@ -112,3 +112,12 @@ def test_segments_in_frames_match_python() -> None:
     )
     out = score(frame, as_of=date(2024, 12, 31), segments=PROPERTY_MAP, columns=Columns())
     assert out["segment"].to_list() == [python[c].key for c in "abc"]  # type: ignore[union-attr]
+
+
+def test_unknown_segment_key_is_a_lookup_error() -> None:
+    from propcrm.errors import NotFoundError
+
+    assert PROPERTY_MAP.get("butterfly").zh == "蝴蝶客"
+    assert PROPERTY_MAP.get("prospect").zh == "潜客"
+    with pytest.raises(NotFoundError, match="butterfly"):
+        PROPERTY_MAP.get("butter")

@@ -9,7 +9,13 @@ from typing import Any, overload
 from propcrm.errors import ValidationError
 from propcrm.metrics.rfm._frames import Columns, ScoredFrame, is_frame, score_native
 from propcrm.metrics.rfm._maps import Segment, SegmentMap
-from propcrm.metrics.rfm._model import PROPERTY_THRESHOLDS, PURCHASE_WEIGHTS, Thresholds, Weights
+from propcrm.metrics.rfm._model import (
+    PROPERTY_THRESHOLDS,
+    PURCHASE_WEIGHTS,
+    Thresholds,
+    Transaction,
+    Weights,
+)
 from propcrm.metrics.rfm._python import aggregate, score_facts
 from propcrm.metrics.rfm._result import RfmResult
 from propcrm.metrics.rfm._rules import MODES, Mode, MonetaryKind, check_bins
@@ -54,7 +60,7 @@ def _settings(
 
 @overload
 def score(
-    transactions: Iterable[object],
+    transactions: Iterable[Transaction],
     *,
     as_of: date,
     mode: Mode = ...,

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from propcrm.errors import ValidationError
+from propcrm.errors import NotFoundError, ValidationError
 
 __all__ = ["Box", "MapReport", "Segment", "SegmentMap"]
 
@@ -168,12 +168,14 @@ class SegmentMap:
         """The segment with ``key``.
 
         Raises:
-            KeyError: No such segment.
+            NotFoundError: No such segment (a ``LookupError``).
         """
-        for segment in (*self.segments, *([self.unscored] if self.unscored else [])):
+        every = (*self.segments, *([self.unscored] if self.unscored else []))
+        for segment in every:
             if segment.key == key:
                 return segment
-        raise KeyError(key)
+        close = [s.key for s in every if key.lower() in s.key or s.key in key.lower()]
+        raise NotFoundError(f"segment of map {self.key!r}", key, suggestions=close[:3])
 
     def check(self) -> MapReport:
         """Check coverage, overlap and reachability over all ``bins ** 3`` cells."""

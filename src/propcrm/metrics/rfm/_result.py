@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import attrs
 
+from propcrm.errors import ValidationError
 from propcrm.metrics.rfm._rules import Mode, MonetaryKind
 
 __all__ = ["CustomerRfm", "RfmResult", "UsedThresholds"]
@@ -115,6 +116,13 @@ class RfmResult:
 
         Returns:
             Score → number of customers, for every score 1 … ``bins`` (zeros included).
+
+        Raises:
+            ValidationError: ``dimension`` is not ``"r"``, ``"f"`` or ``"m"``.
         """
+        if dimension not in ("r", "f", "m"):
+            raise ValidationError.single(
+                "$.dimension", f"expected 'r', 'f' or 'm', got {dimension!r}"
+            )
         counts = Counter(getattr(row, dimension) for row in self.customers)
         return {score: counts.get(score, 0) for score in range(1, self.bins + 1)}
