@@ -267,6 +267,6 @@ def test_frames_report_thresholds() -> None:
 
 def test_distribution_names_a_dimension() -> None:
     result = score([buy("a", date(2024, 1, 1), "1")], as_of=AS_OF)
-    assert result.distribution("r") == {1: 0, 2: 1, 3: 0, 4: 0, 5: 0}
+    assert result.distribution("r") == {1: 0, 2: 0, 3: 0, 4: 1, 5: 0}  # 365 days: within a year
     with pytest.raises(ValidationError):
         result.distribution("x")
