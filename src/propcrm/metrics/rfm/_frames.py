@@ -306,8 +306,14 @@ def _aggregate(
     np = _require("numpy")
     arrays = {name: result[name].to_numpy() for name in result.columns if name.startswith("_")}
     arrays["ids"] = result[columns.customer_id].to_numpy()
-    arrays["_last"] = np.asarray(arrays["_last"]).astype("datetime64[D]").astype(np.int64)
+    arrays["_last"] = _days(np, result["_last"])
     return arrays, scale, kf, km
+
+
+def _days(np: Any, series: Any) -> Any:
+    """Days since 1970-01-01 of a date series, vectorised through Arrow (no Python objects)."""
+    dates = series.to_arrow().to_numpy(zero_copy_only=False)
+    return dates.astype("datetime64[D]", copy=False).view(np.int64)
 
 
 def _dense_integer_ids(
@@ -328,7 +334,7 @@ def _dense_integer_ids(
     low, high = int(ids.min()), int(ids.max())
     if low < 0 or high > 4 * len(ids) + 1_000_000:
         return None
-    days = frame["_date"].to_numpy().astype("datetime64[D]", copy=False).view(np.int64)
+    days = _days(np, frame["_date"])
     cents = frame["_cents"].to_numpy().astype(np.int64, copy=False)
     ids = ids.astype(np.int64, copy=False)
     if any_later:
