@@ -7,12 +7,12 @@ import itertools
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 import attrs
 
 from propcrm.errors import ValidationError
+from propcrm.model.enums import LabelledEnum
 
 __all__ = [
     "PROPERTY_THRESHOLDS",
@@ -28,25 +28,12 @@ __all__ = [
 _CENT = Decimal("0.01")
 
 
-class TransactionType(str, Enum):
+class TransactionType(LabelledEnum):
     """What a customer's transaction was; the value is the stable wire name.
 
     Only purchases (net of their refunds) count for recency and for the purchase-only F and M.
     The other types count only in the relationship variant, through :class:`Weights`.
     """
-
-    label_zh: str
-    label_en: str
-
-    def __new__(cls, value: str, label_zh: str, label_en: str) -> TransactionType:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label_zh = label_zh
-        member.label_en = label_en
-        return member
-
-    def __str__(self) -> str:
-        return str(self.value)
 
     PURCHASE = ("purchase", "购买", "Purchase")
     REFUND = ("refund", "退款", "Refund")
