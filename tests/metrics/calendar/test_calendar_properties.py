@@ -93,11 +93,21 @@ def case(draw: st.DrawFn) -> tuple[BusinessCalendar, Reference, datetime, timede
     # at most about a week of business time, so the reference's walk stays short
     top = min(weekly_minutes(calendar), 3 * 1440)
     ref = Reference(calendar)
-    if draw(st.booleans()):
+    local_day = start.astimezone(calendar.timezone).date()
+    edges = [
+        edge
+        for n in range(-1, 4)
+        for interval in ref.intervals_on(local_day + timedelta(days=n))
+        for edge in interval
+        if edge >= start
+    ]
+    how = draw(st.sampled_from(["random", "edge", "near"] if edges else ["random", "near"]))
+    if how == "random":
         duration = timedelta(minutes=draw(st.integers(0, top)))
+    elif how == "edge":
+        # exactly the business time to a window's start or end, where the conventions bite
+        duration = ref.elapsed(start, draw(st.sampled_from(edges)))
     else:
-        # exactly the business time to (or from) an instant nearby, so that answers land on the
-        # ends and starts of windows, where the conventions bite
         other = start + timedelta(minutes=draw(st.integers(-2 * 1440, 2 * 1440)))
         duration = abs(ref.elapsed(start, other))
     return calendar, ref, start, duration
@@ -106,7 +116,12 @@ def case(draw: st.DrawFn) -> tuple[BusinessCalendar, Reference, datetime, timede
 @given(case())
 def test_add_and_subtract_equal_the_reference(data: tuple) -> None:
     calendar, ref, start, duration = data
-    assert calendar.add(start, duration) == ref.add(start, duration)
+    expected = ref.add(start, duration)
+    assert calendar.add(start, duration) == expected
+    # in the calendar's own zone (the fast path of fixed-offset zones, once compiled)
+    local = start.astimezone(calendar.timezone)
+    assert calendar.add(local, duration) == expected
+    assert calendar.add(local, duration).tzinfo is calendar.timezone
     assert calendar.subtract(start, duration) == ref.subtract(start, duration)
 
 
@@ -116,7 +131,10 @@ def test_elapsed_is_working_and_next_working_equal_the_reference(
 ) -> None:
     calendar, ref, start, _ = data
     end = start + timedelta(minutes=more.draw(st.integers(-4 * 1440, 4 * 1440)))
-    assert calendar.elapsed(start, end) == ref.elapsed(start, end)
+    expected = ref.elapsed(start, end)
+    assert calendar.elapsed(start, end) == expected
+    zone = calendar.timezone
+    assert calendar.elapsed(start.astimezone(zone), end.astimezone(zone)) == expected
     assert calendar.is_working(start) == ref.is_working(start)
     expected = ref.next_working(start)
     if expected is not None:

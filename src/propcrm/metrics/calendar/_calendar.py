@@ -38,6 +38,7 @@ _BEYOND = ("raise", "weekends_only", "estimate")
 _DEADLINES = ("earliest", "next_opening")
 #: ``estimate`` repeats the holidays on the same month and day in each of this many last years.
 _ESTIMATE_YEARS = 3
+_ZERO = timedelta(0)
 
 
 def _to_zone(value: ZoneInfo | str) -> ZoneInfo:
@@ -317,6 +318,28 @@ class BusinessCalendar:
             ValidationError: ``start`` is naive or ``duration`` is not a timedelta.
             CalendarRangeError: The answer lies outside the holiday data (policy ``raise``).
         """
+        snap = self._index.snap
+        if (
+            snap is not None
+            and snap.wall is not None
+            and snap.epoch is not None
+            and start.tzinfo is self.timezone
+            and self.deadline == "earliest"
+            and isinstance(duration, timedelta)
+            and duration > _ZERO
+        ):
+            # fast path, a fixed-offset zone: everything in wall-clock timedeltas
+            wall = snap.wall
+            ws = start - snap.epoch
+            if wall.lo <= ws <= wall.hi:
+                i = bisect_right(wall.starts, ws) - 1
+                end = wall.ends[i]
+                target = wall.base[i] + (end if ws > end else ws) + duration
+                if target <= wall.b_hi:
+                    j = bisect_left(wall.cumend, target)
+                    due = wall.ends[j] - (wall.cumend[j] - target)
+                    if due <= wall.hi:
+                        return snap.epoch + due
         t = aware_us(start, "$.start")
         d = _duration_us(duration)
         if d < 0:
@@ -364,9 +387,25 @@ class BusinessCalendar:
             ValidationError: A datetime is naive.
             CalendarRangeError: The span leaves the holiday data (policy ``raise``).
         """
+        snap = self._index.snap
+        if snap is not None and snap.wall is not None and snap.epoch is not None:
+            tz = self.timezone
+            if start.tzinfo is tz and end.tzinfo is tz:
+                # fast path, a fixed-offset zone: everything in wall-clock timedeltas
+                wall = snap.wall
+                wa, wb = start - snap.epoch, end - snap.epoch
+                if wall.lo <= wa <= wall.hi and wall.lo <= wb <= wall.hi:
+                    i = bisect_right(wall.starts, wa) - 1
+                    j = bisect_right(wall.starts, wb) - 1
+                    end_a, end_b = wall.ends[i], wall.ends[j]
+                    return (
+                        wall.base[j]
+                        - wall.base[i]
+                        + (end_b if wb > end_b else wb)
+                        - (end_a if wa > end_a else wa)
+                    )
         a = aware_us(start, "$.start")
         b = aware_us(end, "$.end")
-        snap = self._index.snap
         if snap is None or not (snap.lo <= a <= snap.hi and snap.lo <= b <= snap.hi):
             snap = self._snapshot(min(a, b), max(a, b))
         return ONE_US * (business_time(snap, b) - business_time(snap, a))

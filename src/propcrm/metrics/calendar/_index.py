@@ -21,13 +21,24 @@ from propcrm._validation import require_aware
 from propcrm.errors import CalendarRangeError
 from propcrm.metrics.calendar._shifts import Shift
 
-__all__ = ["EPOCH", "ONE_US", "Index", "Snapshot", "aware_us", "business_time", "from_us", "to_us"]
+__all__ = [
+    "EPOCH",
+    "ONE_US",
+    "Index",
+    "Snapshot",
+    "WallIndex",
+    "aware_us",
+    "business_time",
+    "from_us",
+    "to_us",
+]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_DAY = timedelta(days=1)
 #: ``ONE_US * n`` is the fastest way to build a timedelta of ``n`` microseconds.
 ONE_US = timedelta(microseconds=1)
 _MIN_YEAR, _MAX_YEAR = 2, 9998
+_DAY_US = 86_400_000_000
 #: Give up looking for working time after this many years without any.
 _MAX_EMPTY_YEARS = 16
 
@@ -38,18 +49,37 @@ def to_us(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+#: The wall-clock Unix epoch in each time zone seen, for :func:`aware_us`.
+_EPOCHS: dict[tzinfo, datetime] = {}
+
+
 def aware_us(value: datetime, path: str) -> int:
     """:func:`to_us` of an argument, refusing naive datetimes and non-datetimes.
+
+    Subtracting a datetime with the same ``tzinfo`` is plain wall-clock arithmetic (no offset
+    lookups), so the instant is that wall-clock difference minus the value's own UTC offset:
+    one offset lookup instead of the two of ``value - EPOCH``.
 
     Raises:
         ValidationError: ``value`` is not an aware datetime (the error names ``path``).
     """
     try:
-        delta = value - EPOCH
-    except TypeError:  # naive (or not a datetime at all): say which
+        tz = value.tzinfo
+        offset = value.utcoffset()
+    except AttributeError:
+        tz = offset = None
+    if offset is None or tz is None:
         require_aware(value, path)
-        raise  # pragma: no cover - require_aware always raises here
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        raise AssertionError("unreachable")  # pragma: no cover - require_aware raised
+    epoch = _EPOCHS.get(tz)
+    if epoch is None:
+        if len(_EPOCHS) > 64:
+            _EPOCHS.clear()
+        epoch = _EPOCHS[tz] = datetime(1970, 1, 1, tzinfo=tz)
+    wall = value - epoch
+    return ((wall.days - offset.days) * 86_400 + wall.seconds - offset.seconds) * 1_000_000 + (
+        wall.microseconds - offset.microseconds
+    )
 
 
 def from_us(us: int, tz: tzinfo | None) -> datetime:
@@ -64,14 +94,17 @@ class Snapshot:
         "arrays",
         "b_hi",
         "b_lo",
+        "base",
         "cum",
         "cumend",
         "ends",
+        "epoch",
         "first",
         "hi",
         "last",
         "lo",
         "starts",
+        "wall",
     )
 
     def __init__(
@@ -94,17 +127,55 @@ class Snapshot:
             total += end - start
             cumend.append(total)
         self.starts, self.ends, self.cum, self.cumend = starts, ends, cum, cumend
+        #: ``cum[i] - starts[i]``, so that ``B(t) = base[i] + min(t, ends[i])``.
+        self.base = [c - s for c, s in zip(cum, starts, strict=True)]
         self.b_lo = business_time(self, lo)
         self.b_hi = business_time(self, hi)
         #: numpy copies of the lists per time unit, built by the vectorised path on demand.
         self.arrays: dict[str, Any] = {}
+        #: When the zone's UTC offset is one constant over the span (see :meth:`fix_offset`):
+        #: the wall-clock epoch in the zone, and the index again as timedeltas after it.
+        self.epoch: datetime | None = None
+        self.wall: WallIndex | None = None
+
+    def fix_offset(self, tz: tzinfo, offset: int) -> None:
+        """Record that ``tz`` keeps one UTC offset (µs) over the whole span.
+
+        An aware datetime ``v`` in ``tz`` is then ``v - epoch`` after the wall-clock epoch
+        (subtracting datetimes with one tzinfo is plain wall-clock arithmetic), and the fast
+        paths answer from :attr:`wall` with no offset lookups and no integer conversions.
+        """
+        self.epoch = datetime(1970, 1, 1, tzinfo=tz)
+        self.wall = WallIndex(self, offset)
+
+
+class WallIndex:
+    """A snapshot's lists as timedeltas after the wall-clock epoch, for a fixed-offset zone."""
+
+    __slots__ = ("b_hi", "base", "cumend", "ends", "hi", "lo", "starts")
+
+    def __init__(self, snap: Snapshot, offset: int) -> None:
+        def wall(us: int) -> timedelta:
+            return ONE_US * (us + offset)
+
+        def span(us: int) -> timedelta:
+            return ONE_US * us
+
+        self.starts = [wall(v) for v in snap.starts]
+        self.ends = [wall(v) for v in snap.ends]
+        #: ``B(t) = base[i] + min(t, ends[i])`` as in :func:`business_time`, in wall time.
+        self.base = [span(c - s - offset) for c, s in zip(snap.cum, snap.starts, strict=True)]
+        self.cumend = [span(v) for v in snap.cumend]
+        # a margin of a day keeps ``v - epoch`` trustworthy near the ends of the span
+        self.lo, self.hi = wall(snap.lo + _DAY_US), wall(snap.hi - _DAY_US)
+        self.b_hi = span(snap.b_hi)
 
 
 def business_time(snap: Snapshot, t: int) -> int:
     """``B(t)``: business microseconds from the snapshot's origin to ``t``."""
     i = bisect_right(snap.starts, t) - 1
     end = snap.ends[i]
-    return snap.cum[i] + (end if t > end else t) - snap.starts[i]
+    return snap.base[i] + (end if t > end else t)
 
 
 class Index:
@@ -122,6 +193,7 @@ class Index:
         self._overnight = overnight
         self._lock = threading.Lock()
         self._years: dict[int, list[tuple[int, int]]] = {}
+        self._year_offsets: dict[int, set[int]] = {}
         self.snap: Snapshot | None = None
 
     def _day(self, day: date) -> list[tuple[int, int]]:
@@ -167,7 +239,28 @@ class Index:
         for year in range(first, last + 1):
             intervals.extend(self._year(year))
         intervals.sort()
-        return Snapshot(first, last, self._midnight(first), self._midnight(last + 1), intervals)
+        snap = Snapshot(first, last, self._midnight(first), self._midnight(last + 1), intervals)
+        offsets = set().union(*(self._offsets(year) for year in range(first - 1, last + 2)))
+        if len(offsets) == 1:
+            # one offset at every local midnight from the year before to the year after: the
+            # zone keeps it throughout (no zone changes offset and back within one day)
+            (offset,) = offsets
+            snap.fix_offset(self._tz, offset)
+        return snap
+
+    def _offsets(self, year: int) -> set[int]:
+        """The UTC offsets (µs) at the local midnights of a year."""
+        found = self._year_offsets.get(year)
+        if found is None:
+            found = set()
+            day = date(year, 1, 1)
+            while day.year == year:
+                offset = datetime(day.year, day.month, day.day, tzinfo=self._tz).utcoffset()
+                assert offset is not None
+                found.add(offset // ONE_US)
+                day += _ONE_DAY
+            self._year_offsets[year] = found
+        return found
 
     def compile(self, first: int, last: int) -> Snapshot:
         """Make the index cover local years ``first..last`` (and whatever it covered already)."""
