@@ -24,6 +24,7 @@ from propcrm.metrics.rfm._rules import (
     dense_cuts,
     fixed_cuts,
     natural,
+    ntile_start,
     r_quantile_cuts,
 )
 
@@ -364,6 +365,26 @@ def _div_half_even(
     return result
 
 
+def _ntile_by_selection(
+    np: Any, dimension: Dimension, x: npt.NDArray[Any], low: int, bins: int, scale: int
+) -> tuple[npt.NDArray[Any], tuple[Decimal | None, ...]]:
+    """NTILE without a full sort: select the keys that open each bucket, then bisect.
+
+    Each customer gets the unique key ``(x - low) * n + position`` (the position is the
+    customer-id order), so the keys sort exactly as (value, id). The customer at sorted position
+    ``p`` is in bucket ``1 + #{bucket starts <= p}``, which is ``1 + #{opening keys <= key}``.
+    """
+    n = len(x)
+    keys = (x - low) * n + np.arange(n, dtype=np.int64)
+    starts = [ntile_start(s, n, bins) for s in range(2, bins + 1)]
+    present = [p for p in starts if p < n]
+    opening = np.partition(keys, present)[present] if present else keys[:0]
+    scores = 1 + np.searchsorted(opening, keys, side="right")
+    values = iter(int(k) // n + low for k in opening)
+    breaks = tuple(natural(dimension, next(values), scale) if p < n else None for p in starts)
+    return scores, breaks
+
+
 def _score_column(
     np: Any,
     dimension: Dimension,
@@ -379,11 +400,8 @@ def _score_column(
     if mode == "quantile":
         low, high = int(x.min()), int(x.max())
         if (high - low + 1) * n < 2**62:
-            # one unique integer key per customer (value, then position = id order): an
-            # unstable sort is exact and much faster than a stable one
-            order = np.argsort((x - low) * n + np.arange(n, dtype=np.int64))
-        else:
-            order = np.argsort(x, kind="stable")
+            return _ntile_by_selection(np, dimension, x, low, bins, scale)
+        order = np.argsort(x, kind="stable")
         position = np.arange(n, dtype=np.int64)
         size, bigger = divmod(n, bins)
         boundary = bigger * (size + 1)

@@ -29,6 +29,7 @@ __all__ = [
     "fixed_cuts",
     "natural",
     "ntile_bucket",
+    "ntile_start",
     "r_quantile_cuts",
     "to_decimal",
 ]
@@ -78,6 +79,16 @@ def ntile_bucket(position: int, count: int, bins: int) -> int:
     if position < boundary:
         return position // (size + 1) + 1
     return bigger + (position - boundary) // size + 1
+
+
+def ntile_start(bucket: int, count: int, bins: int) -> int:
+    """The 0-based sorted position where NTILE ``bucket`` (1-based) starts (``count`` if empty)."""
+    size, bigger = divmod(count, bins)
+    if bucket - 1 <= bigger:
+        start = (bucket - 1) * (size + 1)
+    else:
+        start = bigger * (size + 1) + (bucket - 1 - bigger) * size
+    return min(start, count)
 
 
 def fixed_cuts(
