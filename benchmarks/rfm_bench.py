@@ -239,6 +239,17 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {system}, Python {platform.python_version()}"
 
 
+def commit() -> str:
+    """The checked-out commit, with ``+changes`` when the tree has uncommitted edits."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head
+
+
 def report(rows: list[dict[str, Any]], n_customers: int, n_transactions: int) -> str:
     import narwhals
     import pandas
@@ -253,6 +264,7 @@ def report(rows: list[dict[str, Any]], n_customers: int, n_transactions: int) ->
         "",
         f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
+        f"- Code: commit {commit()}",
         f"- Libraries: polars {polars.__version__}, pandas {pandas.__version__}, "
         f"narwhals {narwhals.__version__}",
         "",
