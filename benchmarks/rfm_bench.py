@@ -240,7 +240,7 @@ def machine() -> str:
 
 
 def commit() -> str:
-    """The checked-out commit, with ``+changes`` when the tree has uncommitted edits."""
+    """The checked-out commit (short hash), or ``unknown`` outside a git checkout."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
