@@ -150,3 +150,14 @@ def test_frames_without_narwhals_say_what_to_install(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "narwhals.stable.v2", None)
     with pytest.raises(MissingDependencyError, match=r'pip install "propcrm\[frames\]"'):
         score(native, as_of=AS_OF)
+
+
+def test_importing_rfm_loads_no_dataframe_library() -> None:
+    import subprocess
+
+    code = (
+        "import sys, propcrm.metrics.rfm; "
+        "print(sorted(m for m in ('narwhals', 'numpy', 'pyarrow', 'pandas', 'polars') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
