@@ -157,7 +157,8 @@ def test_importing_rfm_loads_no_dataframe_library() -> None:
 
     code = (
         "import sys, propcrm.metrics.rfm; "
-        "print(sorted(m for m in ('narwhals', 'numpy', 'pyarrow', 'pandas', 'polars') if m in sys.modules))"
+        "names = ('narwhals', 'numpy', 'pyarrow', 'pandas', 'polars'); "
+        "print(sorted(m for m in names if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
