@@ -32,7 +32,20 @@ def register_store(scheme: str, factory: StoreFactory, *, replace: bool = False)
 def registered_schemes() -> tuple[str, ...]:
     """The URL schemes ``open_store`` knows, sorted (after plugins are loaded)."""
     _load_plugins()
+    _register_builtins()
     return tuple(sorted(_FACTORIES))
+
+
+def _register_builtins() -> None:
+    # The plugin manager registers the built-in stores through ``builtin_plugin``; this fallback
+    # makes them available when no manager has run (or it was built without them). It never
+    # replaces a scheme already registered, so calling it again changes nothing.
+    from propcrm.stores.builtin_plugin import propcrm_register_stores
+
+    def register_default(scheme: str, factory: StoreFactory) -> None:
+        _FACTORIES.setdefault(scheme.lower(), factory)
+
+    propcrm_register_stores(register=register_default)
 
 
 def _load_plugins() -> None:
@@ -60,6 +73,8 @@ def open_store(url: str, *, tenant: str | None = None) -> Store:
         )
     if scheme not in _FACTORIES:
         _load_plugins()
+    if scheme not in _FACTORIES:
+        _register_builtins()
     factory = _FACTORIES.get(scheme)
     if factory is None:
         close = difflib.get_close_matches(scheme, list(_FACTORIES), n=3, cutoff=0.4)
