@@ -349,7 +349,7 @@ def _register(manager: pluggy.PluginManager, plugin: object, name: str | None) -
         ) from error
     except ValueError as error:
         raise PluginError(
-            f"plugin {label!r} cannot be registered: {error}",
+            f"plugin {label!r} cannot be registered: {str(error).splitlines()[0]}",
             hint="give each plugin a distinct name",
         ) from error
 
