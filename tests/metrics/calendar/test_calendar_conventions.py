@@ -314,3 +314,15 @@ def test_shift_bounds_are_checked() -> None:
     with pytest.raises(ValidationError, match=r"\[0, 86400\)"):
         Shift(start=86_400, end=90_000)
     assert DayOverride(day="2025-01-01").shifts == ()
+
+
+def test_calendars_pickle_and_copy_as_their_definition() -> None:
+    import copy
+    import pickle
+
+    cal = office(holidays=["2025-03-04"], makeup_days=["2025-03-08"])
+    cal.compile(2025, 2025)
+    for clone in (pickle.loads(pickle.dumps(cal)), copy.deepcopy(cal), copy.copy(cal)):
+        assert clone == cal
+        assert clone.add(sh(2025, 3, 3, 17), 2 * H) == cal.add(sh(2025, 3, 3, 17), 2 * H)
+    assert hash(pickle.loads(pickle.dumps(cal))) == hash(cal)

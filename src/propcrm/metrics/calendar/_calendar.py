@@ -191,6 +191,11 @@ class BusinessCalendar:
         set_(self, "_estimated", self._estimate())
         set_(self, "_index", Index(self.timezone, self.shifts_on, overnight))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle and copy the definition only; the copy compiles its own index when used
+        fields = {a.name: getattr(self, a.name) for a in attrs.fields(type(self)) if a.init}
+        return (_rebuild, (fields,))
+
     def _estimate(self) -> frozenset[tuple[int, int]]:
         if self.data_end is None:
             return frozenset()
@@ -496,6 +501,10 @@ class BusinessCalendar:
                 )
             assert snap.last > before
             i = bisect_right(snap.starts, t) - 1
+
+
+def _rebuild(fields: dict[str, Any]) -> BusinessCalendar:
+    return BusinessCalendar(**fields)
 
 
 def _duration_us(duration: timedelta) -> int:
