@@ -77,3 +77,15 @@ def test_businesstimedelta_agrees_on_add_and_elapsed(
             rules, hours=hours
         )
         assert calendar.elapsed(start, end) == rules.difference(start, end).timedelta
+
+
+def test_pandas_timestamps_are_ordinary_aware_datetimes(
+    calendar: BusinessCalendar, inputs: list[tuple[datetime, int, datetime]]
+) -> None:
+    calendar.compile(2024, 2025)
+    for start, hours, end in inputs[:50]:
+        duration = timedelta(hours=hours)
+        assert calendar.add(pd.Timestamp(start), duration) == calendar.add(start, duration)
+        assert calendar.elapsed(pd.Timestamp(start), pd.Timestamp(end)) == calendar.elapsed(
+            start, end
+        )

@@ -328,6 +328,7 @@ class BusinessCalendar:
             snap is not None
             and snap.wall is not None
             and snap.epoch is not None
+            and type(start) is datetime  # not a subclass such as pandas.Timestamp
             and start.tzinfo is self.timezone
             and self.deadline == "earliest"
             and isinstance(duration, timedelta)
@@ -395,7 +396,12 @@ class BusinessCalendar:
         snap = self._index.snap
         if snap is not None and snap.wall is not None and snap.epoch is not None:
             tz = self.timezone
-            if start.tzinfo is tz and end.tzinfo is tz:
+            # exact types: a subclass such as pandas.Timestamp subtracts differently
+            if (
+                type(start) is datetime
+                and type(end) is datetime
+                and start.tzinfo is tz is end.tzinfo
+            ):
                 # fast path, a fixed-offset zone: everything in wall-clock timedeltas
                 wall = snap.wall
                 wa, wb = start - snap.epoch, end - snap.epoch
