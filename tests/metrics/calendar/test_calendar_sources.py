@@ -146,10 +146,15 @@ def test_register_a_calendar_or_a_lazy_factory() -> None:
     assert get_calendar("acme").name == "acme"
     assert get_calendar("acme") is get_calendar("acme")
     assert built == ["acme"]
+    register_calendar("acme", factory)  # the same factory again: nothing happens
+    assert built == ["acme"]
     with pytest.raises(ValidationError, match="already registered"):
         register_calendar("acme", night)
     register_calendar("acme", night, replace=True)
     assert get_calendar("acme") is night
+    register_calendar("acme", factory, replace=True)
+    assert get_calendar("acme").name == "acme"
+    assert built == ["acme", "acme"]  # a replaced entry is built afresh
 
 
 def test_bad_registrations_are_refused() -> None:

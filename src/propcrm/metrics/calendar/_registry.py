@@ -2,7 +2,8 @@
 
 Entries are calendars or zero-argument factories. A factory runs on the first
 :func:`get_calendar` of its name and the calendar it returns is kept, so its compiled index is
-shared by every caller. Nothing is built at import time.
+shared by every caller. Nothing is built at import time. Registering the very same object again
+under the same name is a no-op, so a plugin hook may run more than once.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ _BUILTINS: dict[str, CalendarFactory] = {
 }
 
 _lock = threading.RLock()
+#: What was registered under each name: a calendar or a factory.
 _entries: dict[str, BusinessCalendar | CalendarFactory] = dict(_BUILTINS)
+#: The calendars built from factories so far.
+_built: dict[str, BusinessCalendar] = {}
 
 
 def register_calendar(
@@ -36,14 +40,16 @@ def register_calendar(
 ) -> None:
     """Add a calendar, or a zero-argument function building one on first use, under ``name``.
 
+    Registering the same object again under the same name does nothing.
+
     Args:
         name: The registry key, e.g. ``"acme-office"``.
         calendar: A :class:`BusinessCalendar`, or a factory returning one.
         replace: Allow replacing an existing name (including the built-ins).
 
     Raises:
-        ValidationError: ``name`` is empty or already taken (without ``replace``), or
-            ``calendar`` is neither a calendar nor callable.
+        ValidationError: ``name`` is empty or taken by something else (without ``replace``),
+            or ``calendar`` is neither a calendar nor callable.
     """
     if not isinstance(name, str) or not name.strip():
         raise ValidationError.single("$.name", "a calendar name must be a non-empty string")
@@ -53,13 +59,17 @@ def register_calendar(
             f"expected a BusinessCalendar or a factory, got {type(calendar).__name__}",
         )
     with _lock:
-        if name in _entries and not replace:
+        existing = _entries.get(name)
+        if existing is calendar:
+            return
+        if existing is not None and not replace:
             raise ValidationError.single(
                 "$.name",
                 f"calendar {name!r} is already registered",
                 hint="pass replace=True to replace it",
             )
         _entries[name] = calendar
+        _built.pop(name, None)
 
 
 def get_calendar(name: str) -> BusinessCalendar:
@@ -80,6 +90,9 @@ def get_calendar(name: str) -> BusinessCalendar:
         OptionalDependencyError: A built-in's holiday source is not installed.
     """
     with _lock:
+        built = _built.get(name)
+        if built is not None:
+            return built
         entry = _entries.get(name)
         if entry is None:
             close = difflib.get_close_matches(str(name), list(_entries), n=3, cutoff=0.4)
@@ -98,7 +111,7 @@ def get_calendar(name: str) -> BusinessCalendar:
                 f"the factory for {name!r} returned {type(calendar).__name__}, "
                 "not a BusinessCalendar",
             )
-        _entries[name] = calendar
+        _built[name] = calendar
         return calendar
 
 
@@ -113,3 +126,4 @@ def _reset_registry() -> None:
     with _lock:
         _entries.clear()
         _entries.update(_BUILTINS)
+        _built.clear()
