@@ -326,3 +326,16 @@ def test_calendars_pickle_and_copy_as_their_definition() -> None:
         assert clone == cal
         assert clone.add(sh(2025, 3, 3, 17), 2 * H) == cal.add(sh(2025, 3, 3, 17), 2 * H)
     assert hash(pickle.loads(pickle.dumps(cal))) == hash(cal)
+
+
+def test_estimate_uses_only_full_data_years() -> None:
+    cal = office(
+        holidays=["2023-07-01", "2024-07-01", "2024-01-01", "2025-01-01"],
+        data_start="2023-06-01",  # 2023 is partial, and so is 2025
+        data_end="2025-06-30",
+        beyond_data="estimate",
+    )
+    # the only full year is 2024: both its holidays repeat
+    assert not cal.is_working_day(date(2026, 7, 1))
+    assert not cal.is_working_day(date(2027, 1, 1))
+    assert cal.is_working_day(date(2026, 7, 2))

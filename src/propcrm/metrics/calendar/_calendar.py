@@ -197,15 +197,15 @@ class BusinessCalendar:
         return (_rebuild, (fields,))
 
     def _estimate(self) -> frozenset[tuple[int, int]]:
+        """The (month, day) pairs that were holidays in each of the last full data years."""
         if self.data_end is None:
             return frozenset()
-        last = (
-            self.data_end.year
-            if self.data_end.month == 12 and self.data_end.day == 31
-            else (self.data_end.year - 1)
-        )
-        first = self.data_start.year if self.data_start else last - _ESTIMATE_YEARS + 1
-        years = range(max(first, last - _ESTIMATE_YEARS + 1), last + 1)
+        end, start = self.data_end, self.data_start
+        last = end.year if (end.month, end.day) == (12, 31) else end.year - 1
+        first = last - _ESTIMATE_YEARS + 1
+        if start is not None:
+            first = max(first, start.year if (start.month, start.day) == (1, 1) else start.year + 1)
+        years = range(first, last + 1)
         sets = [{(d.month, d.day) for d in self.holidays if d.year == year} for year in years]
         return frozenset(set.intersection(*sets)) if sets else frozenset()
 
