@@ -137,9 +137,11 @@ def reference(
         t += MINUTE
     apply_events_at(now)
     elapsed = used
-    if due is None and running():  # phase 2: project the due instant, nothing else changing
-        t = now
-        while t < now + timedelta(days=60):
+    if due is None and (running() or flags["stopped"]):
+        # phase 2: project the due instant from now (or from the stop: when it would have been
+        # due), nothing else changing
+        t = stopped_at[0] or now
+        while t < now + timedelta(days=90):
             if calendar.is_working(t):
                 used += 1
                 if used == target:

@@ -141,6 +141,7 @@ def test_met_and_breached_with_size_in_business_time() -> None:
     assert s.status is SlaStatus.MET
     assert s.met_at == MON + timedelta(hours=2)
     assert s.elapsed == timedelta(hours=2)
+    assert s.due_at == MON + timedelta(hours=3)  # when it would have been due
     late = Story().to_site(MON).complete(datetime(2026, 3, 3, 10, 0, tzinfo=SH))
     s = state(late.history, one(resolution(3)), MON + timedelta(days=5))
     assert s.status is SlaStatus.BREACHED

@@ -286,6 +286,9 @@ def state_of(
     end = clock.stopped_at if clock.stopped_at is not None else now
     elapsed = used(clock, calendar, end)
     due = crossing(clock, calendar, rule.duration)
+    if due is None and clock.stopped_at is not None:
+        # Met early: report when it would have been due had the clock kept running.
+        due = calendar.add(clock.stopped_at, rule.duration - elapsed)
     late = (
         elapsed - rule.duration
         if rule.hold is HoldAccounting.BUSINESS
