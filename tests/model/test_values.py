@@ -118,3 +118,43 @@ def test_bad_phone_is_refused_without_echoing_it() -> None:
         CustomerRef(customer_id="k", phone="call me 13812345678")
     assert info.value.paths == ("$.phone",)
     assert "13812345678" not in str(info.value)
+
+
+def test_survey_index_and_rate_are_kept_apart() -> None:
+    from datetime import date
+
+    from propcrm.model import SurveyDefinition, SurveyQuestion, SurveyResponse
+
+    survey = SurveyDefinition(
+        survey_id="s",
+        name_zh="年度满意度",
+        name_en="Annual",
+        questions=[
+            SurveyQuestion(id="clean", text_zh="保洁", text_en="Cleaning", low=1, high=5),
+            SurveyQuestion(id="safe", text_zh="安全", text_en="Safety", low=0, high=10, weight=3),
+        ],
+    )
+    answer = SurveyResponse(
+        response_id="r1",
+        survey_id="s",
+        respondent_id="k1",
+        scope=OrgScope(company_id="c", project_id="p"),
+        answered_on=date(2026, 6, 1),
+        scores={"clean": 5, "safe": 5},
+        overall=Satisfaction.BASICALLY_SATISFIED,
+    )
+    assert survey.index(answer) == pytest.approx(100 * (1 * 1.0 + 3 * 0.5) / 4)
+    assert answer.is_satisfied is True
+    bad = SurveyResponse(
+        response_id="r2",
+        survey_id="s",
+        respondent_id="k1",
+        scope=OrgScope(company_id="c", project_id="p"),
+        answered_on=date(2026, 6, 1),
+        scores={"clean": 9, "noise": 3},
+    )
+    with pytest.raises(ValidationError) as info:
+        survey.check(bad)
+    assert set(info.value.paths) == {"$.scores.clean", "$.scores.noise"}
+    with pytest.raises(ValidationError):
+        SurveyQuestion(id="q", text_zh="", text_en="", low=5, high=5)

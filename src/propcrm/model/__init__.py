@@ -24,6 +24,7 @@ from propcrm.model.enums import (
 )
 from propcrm.model.location import Location
 from propcrm.model.org import OrgLevel, OrgScope, OrgTree, OrgUnit
+from propcrm.model.survey import SurveyDefinition, SurveyQuestion, SurveyResponse
 from propcrm.model.ticket import Ticket
 
 __all__ = [
@@ -44,6 +45,9 @@ __all__ = [
     "Role",
     "Satisfaction",
     "Severity",
+    "SurveyDefinition",
+    "SurveyQuestion",
+    "SurveyResponse",
     "Ticket",
     "TicketKind",
     "TicketStatus",
