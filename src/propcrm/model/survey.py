@@ -106,8 +106,10 @@ class SurveyDefinition:
             raise ValidationError(errors, subject=f"response {response.response_id!r}")
 
     def index(self, response: SurveyResponse) -> float | None:
-        """The response's satisfaction index, 0–100: the weighted mean of its scores, each
-        scaled to 0–100 on its question's scale. ``None`` when no question was answered.
+        """The response's satisfaction index, 0–100.
+
+        The weighted mean of its scores, each scaled to 0–100 on its question's scale;
+        ``None`` when no question was answered.
         """
         self.check(response)
         total = weights = 0.0
