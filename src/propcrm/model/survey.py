@@ -127,7 +127,7 @@ def _scores(value: Mapping[str, int]) -> Mapping[str, int]:
 
 
 def _score_values(
-    _instance: object, _attribute: attrs.Attribute[object], value: Mapping[str, int]
+    _instance: object, _attribute: attrs.Attribute[Mapping[str, int]], value: Mapping[str, int]
 ) -> None:
     for qid, score in value.items():
         if not isinstance(score, int) or isinstance(score, bool):
