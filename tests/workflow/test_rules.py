@@ -16,6 +16,7 @@ from propcrm.errors import (
     ValidationError,
 )
 from propcrm.model import (
+    Actor,
     Channel,
     ClosureType,
     ComplaintValidity,
@@ -509,3 +510,31 @@ def test_allow_and_forbid_return_new_rules() -> None:
     assert not fewer.allows(TicketKind.REPAIR, S.RECEIVED, "void")
     f = Flow(TicketKind.REPAIR, fewer)
     assert isinstance(f.refused(c.VoidTicket(ticket_id="T-1", reason="x")), InvalidTransitionError)
+
+
+# --- org scope (seed 003: roles are scoped to a group, company, centre or project) -------------
+
+
+def test_actors_act_only_inside_their_org_scope() -> None:
+    f = Flow(TicketKind.REPAIR)  # scope: company c1, project p1
+    outsider = Actor(id="x", role=Role.SUPERVISOR, scope={"c2"})
+    error = f.refused(c.AddWorkLog(ticket_id="T-1", note="x"), outsider)
+    assert isinstance(error, PermissionDeniedError)
+    assert "does not cover project 'p1'" in str(error)
+    for scope in ({"c1"}, {"p1"}, {"p9", "p1"}):
+        insider = Actor(id="y", role=Role.SUPERVISOR, scope=scope)
+        f.do(c.AddWorkLog(ticket_id="T-1", note="ok"), insider)
+    receive = c.ReceiveTicket(
+        ticket_id="T-2",
+        kind=TicketKind.REPAIR,
+        channel=Channel.APP,
+        scope=OrgScope(company_id="c1", project_id="p2"),
+        description="x",
+    )
+    with pytest.raises(PermissionDeniedError):
+        Lifecycle().handle(
+            None, receive, now=T0, actor=Actor(id="z", role=Role.HOTLINE_AGENT, scope={"p1"})
+        )
+    Lifecycle().handle(
+        None, receive, now=T0, actor=Actor(id="z", role=Role.HOTLINE_AGENT, scope={"c1"})
+    )

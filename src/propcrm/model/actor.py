@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from propcrm._validation import member_of, non_empty_str
 from propcrm.model.enums import Role
+from propcrm.model.org import OrgScope
 
 __all__ = ["Actor"]
+
+
+def _optional_units(value: Iterable[str] | None) -> frozenset[str] | None:
+    return None if value is None else frozenset(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -19,12 +26,20 @@ class Actor:
         role: The role the actor acts in; the lifecycle rules map roles to commands.
         party: The responsible party the actor works for (e.g. ``"PM"``, ``"GC"``), if any.
         name: Display name.
+        scope: The org units (group, company, service centre or project ids) the actor's role
+            is scoped to (seed 003); ``None`` means unrestricted, for system components and
+            group-wide administrators only.
     """
 
     id: str = attrs.field(validator=non_empty_str)
     role: Role = attrs.field(validator=member_of(Role))
     party: str | None = None
     name: str | None = None
+    scope: frozenset[str] | None = attrs.field(default=None, converter=_optional_units)
+
+    def covers(self, scope: OrgScope) -> bool:
+        """Whether the actor may act on something in ``scope`` (a ticket's or a customer's)."""
+        return self.scope is None or not self.scope.isdisjoint(scope.path())
 
     @classmethod
     def system(cls, component: str = "propcrm") -> Actor:

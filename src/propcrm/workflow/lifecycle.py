@@ -294,7 +294,8 @@ def decide(
 
     Raises:
         InvalidTransitionError: The rules do not allow the command now; nothing changed.
-        PermissionDeniedError: The actor's role may not issue the command.
+        PermissionDeniedError: The actor's role may not issue the command, or the ticket lies
+            outside the actor's org scope.
         ValidationError: ``now`` is naive.
         ValidationError: The category code is not a live code of ``catalog`` (path
             ``$.category_code``; the hint names the closest codes or the replacement).
@@ -305,6 +306,17 @@ def decide(
         raise PermissionDeniedError(
             f"role {actor.role.value!r} may not issue {name!r}",
             hint="issue it as a role the rules permit, or change LifecycleRules.permissions",
+        )
+    target_scope = (
+        command.scope
+        if isinstance(command, c.ReceiveTicket)
+        else (ticket.scope if ticket is not None else None)
+    )
+    if target_scope is not None and not actor.covers(target_scope):
+        raise PermissionDeniedError(
+            f"actor {actor.id!r} is scoped to {sorted(actor.scope or ())}, which does not cover "
+            f"project {target_scope.project_id!r} of company {target_scope.company_id!r}",
+            hint="issue it as an actor whose scope includes the ticket's org units",
         )
     if ticket is None:
         if not isinstance(command, c.ReceiveTicket):
