@@ -296,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 customers, 100,000 rows")
     parser.add_argument("--no-peers", action="store_true", help="skip the PyPI peers")
+    parser.add_argument("--output", type=Path, help="where to write the table (default: results/)")
     args = parser.parse_args(argv)
     if args.quick:
         n_customers, n_transactions, python_rows = 10_000, 100_000, None
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         n_customers, n_transactions, peers=not args.no_peers, python_transactions=python_rows
     )
     text = report(rows, n_customers, n_transactions)
-    target = RESULTS / ("rfm.md.tmp" if args.quick else "rfm.md")
+    target = args.output or RESULTS / ("rfm.md.tmp" if args.quick else "rfm.md")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     print(text)
