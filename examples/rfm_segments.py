@@ -66,32 +66,24 @@ def property_portfolio(owners: int = 300, seed: int = 2024) -> list[Transaction]
                         order_id=f"{owner}-{p}",
                     )
                 )
-        for _ in range(rng.randint(0, 24) if purchases else 0):
-            rows.append(
+        interactions = [
+            (
+                TransactionType.PROPERTY_FEE,
+                Decimal("320.50"),
+                rng.randint(0, 24) if purchases else 0,
+            ),
+            (TransactionType.REFERRAL, Decimal(0), rng.choice([0, 0, 0, 1, 2])),
+            (TransactionType.CLUB_ACTIVITY, Decimal(0), rng.randint(0, 3)),
+        ]
+        for kind, amount, times in interactions:
+            rows.extend(
                 Transaction(
                     customer_id=owner,
                     date=as_of - timedelta(days=rng.randint(0, 720)),
-                    amount=Decimal("320.50"),
-                    type=TransactionType.PROPERTY_FEE,
+                    amount=amount,
+                    type=kind,
                 )
-            )
-        for _ in range(rng.choice([0, 0, 0, 1, 2])):
-            rows.append(
-                Transaction(
-                    customer_id=owner,
-                    date=as_of - timedelta(days=rng.randint(0, 720)),
-                    amount=Decimal(0),
-                    type=TransactionType.REFERRAL,
-                )
-            )
-        for _ in range(rng.randint(0, 3)):
-            rows.append(
-                Transaction(
-                    customer_id=owner,
-                    date=as_of - timedelta(days=rng.randint(0, 720)),
-                    amount=Decimal(0),
-                    type=TransactionType.CLUB_ACTIVITY,
-                )
+                for _ in range(times)
             )
     return rows
 
