@@ -141,6 +141,12 @@ class Transaction:
     type: TransactionType = attrs.field(default=TransactionType.PURCHASE, converter=_to_type)
     amount: Decimal = attrs.field(validator=_check_amount)
     order_id: str | int | None = attrs.field(default=None, validator=_check_order)
+    _cents: int = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        cents = cents_of(self.amount)
+        signed = -abs(cents) if self.type is TransactionType.REFUND else cents
+        object.__setattr__(self, "_cents", signed)  # derived once; the instance stays frozen
 
     @classmethod
     def from_cents(
@@ -182,8 +188,7 @@ class Transaction:
     @property
     def cents(self) -> int:
         """The amount in integer cents; negative for a refund whatever sign it was given."""
-        cents = cents_of(self.amount)
-        return -abs(cents) if self.type is TransactionType.REFUND else cents
+        return self._cents
 
 
 def type_name(value: object) -> str:
