@@ -57,7 +57,8 @@ def is_frame(value: object) -> bool:
 
     Decided without importing narwhals: by the module the value's class comes from.
     """
-    module = type(value).__module__.split(".")[0]
+    # Extension classes may live in a private module (duckdb 1.x: ``_duckdb``).
+    module = type(value).__module__.split(".")[0].lstrip("_")
     return module in {
         "pandas",
         "polars",
