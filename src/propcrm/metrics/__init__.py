@@ -1,7 +1,12 @@
 """Measurement: business calendars, SLA deadlines, KPIs and RFM segmentation.
 
 Each part lives in its own subpackage: :mod:`propcrm.metrics.calendar`,
-:mod:`propcrm.metrics.rfm` (and, as they land, ``sla`` and ``kpi``).
+:mod:`propcrm.metrics.sla`, :mod:`propcrm.metrics.rfm` (and, as it lands, ``kpi``). None of them
+imports a dataframe library or holiday data until it is used.
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from propcrm.metrics import calendar, rfm, sla
+
+__all__ = ["calendar", "rfm", "sla"]
