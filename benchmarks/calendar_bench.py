@@ -404,6 +404,14 @@ def _fmt_time(seconds: float) -> str:
     return f"{seconds * 1e9:.1f} ns"
 
 
+def _load() -> str:
+    """The 1-minute load average, when the platform has one (a shared machine skews timings)."""
+    try:
+        return f", load average {os.getloadavg()[0]:.1f} when the report was written"
+    except (AttributeError, OSError):
+        return ""
+
+
 def render(rows: list[Row], *, quick: bool) -> str:
     import pandas as pd
 
@@ -413,8 +421,8 @@ def render(rows: list[Row], *, quick: bool) -> str:
         f"Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC in one run of "
         f"`python benchmarks/calendar_bench.py{' --quick' if quick else ''}`.",
         f"Machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs; Python {platform.python_version()}, numpy {np.__version__}, "
-        f"pandas {pd.__version__}.",
+        f"{os.cpu_count()} CPUs{_load()}; Python {platform.python_version()}, "
+        f"numpy {np.__version__}, pandas {pd.__version__}.",
         "",
         "Calendar: `cn-statutory` (statutory holidays and make-up days from chinesecalendar, "
         "Mon-Fri 09:00-12:00 and 13:30-18:00, Asia/Shanghai). Inputs: random starts over "
