@@ -20,6 +20,7 @@ __all__ = [
     "FieldError",
     "InvalidTransitionError",
     "NotFoundError",
+    "OptionalDependencyError",
     "PermissionDeniedError",
     "PluginError",
     "PropcrmError",
@@ -196,6 +197,24 @@ class NotFoundError(PropcrmError, LookupError):
         if hint is None and self.suggestions:
             hint = "did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
         super().__init__(f"unknown {kind}: {key!r}", hint=hint)
+
+
+class OptionalDependencyError(PropcrmError, ImportError):
+    """An optional dependency needed for this feature is not installed.
+
+    Args:
+        module: The import name that failed.
+        extra: The propcrm extra that installs it.
+        feature: What needed it.
+    """
+
+    def __init__(self, module: str, *, extra: str, feature: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the optional package {module!r}, which is not installed",
+            hint=f'pip install "propcrm[{extra}]"',
+        )
 
 
 class PermissionDeniedError(PropcrmError, PermissionError):

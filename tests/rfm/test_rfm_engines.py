@@ -12,12 +12,12 @@ from _rfm_helpers import frame, rows_of, rows_of_result
 from hypothesis import given
 from hypothesis import strategies as st
 
+from propcrm.errors import OptionalDependencyError
 from propcrm.metrics.rfm import (
     MODES,
     PROPERTY_WEIGHTS,
     PURCHASE_WEIGHTS,
     Columns,
-    MissingDependencyError,
     Thresholds,
     Transaction,
     TransactionType,
@@ -148,7 +148,7 @@ def test_frames_without_narwhals_say_what_to_install(monkeypatch: pytest.MonkeyP
         {"customer_id": ["a"], "date": pd.to_datetime(["2024-01-01"]), "amount": [100]}
     )
     monkeypatch.setitem(sys.modules, "narwhals.stable.v2", None)
-    with pytest.raises(MissingDependencyError, match=r'pip install "propcrm\[frames\]"'):
+    with pytest.raises(OptionalDependencyError, match=r'pip install "propcrm\[frames\]"'):
         score(native, as_of=AS_OF)
 
 

@@ -5,13 +5,12 @@ Both libraries are optional (the ``china`` extra) and imported only when a calen
 
 from __future__ import annotations
 
-import importlib
 from datetime import date
-from types import ModuleType
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from propcrm.errors import PropcrmError
+from propcrm._optional import require_module
+from propcrm.errors import OptionalDependencyError
 from propcrm.metrics.calendar._calendar import BeyondData, BusinessCalendar
 from propcrm.metrics.calendar._shifts import MakeupDay, WeeklySpec
 
@@ -22,32 +21,6 @@ CN_OFFICE_HOURS: dict[str, str] = {"mon-fri": "09:00-12:00,13:30-18:00"}
 #: ``holidays`` has China's make-up days from this year on.
 _HOLIDAYS_FIRST_YEAR = 2001
 _HOLIDAYS_LAST_PROBE = 2060
-
-
-class OptionalDependencyError(PropcrmError, ImportError):
-    """An optional dependency needed for this feature is not installed.
-
-    Args:
-        module: The import name that failed.
-        extra: The propcrm extra that installs it.
-        feature: What needed it.
-    """
-
-    def __init__(self, module: str, *, extra: str, feature: str) -> None:
-        self.module = module
-        self.extra = extra
-        super().__init__(
-            f"{feature} needs the optional package {module!r}, which is not installed",
-            hint=f'pip install "propcrm[{extra}]"',
-        )
-
-
-def require_module(module: str, *, extra: str, feature: str) -> ModuleType:
-    """Import an optional module or raise :class:`OptionalDependencyError` with an install hint."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise OptionalDependencyError(module, extra=extra, feature=feature) from None
 
 
 def chinese_statutory(

@@ -9,7 +9,7 @@ belongs to exactly one segment. See ``docs/rfm.md``.
 from __future__ import annotations
 
 from propcrm.metrics.rfm._api import assign_segments, score, score_frame
-from propcrm.metrics.rfm._frames import Columns, MissingDependencyError, ScoredFrame
+from propcrm.metrics.rfm._frames import Columns, ScoredFrame
 from propcrm.metrics.rfm._maps import Box, MapReport, Segment, SegmentMap
 from propcrm.metrics.rfm._model import (
     PROPERTY_THRESHOLDS,
@@ -47,7 +47,6 @@ __all__ = [
     "Columns",
     "CustomerRfm",
     "MapReport",
-    "MissingDependencyError",
     "Mode",
     "MonetaryKind",
     "RfmResult",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from propcrm._optional import require_module
 from propcrm.errors import PropcrmError, ValidationError
 from propcrm.metrics.rfm._model import Thresholds, TransactionType, Weights
 from propcrm.metrics.rfm._python import integer_weights
@@ -36,20 +37,8 @@ __all__ = ["Columns", "ScoredFrame", "is_frame", "score_native"]
 _FRAMES_HINT = 'install the dataframe extra: pip install "propcrm[frames]"'
 
 
-class MissingDependencyError(PropcrmError, ImportError):
-    """An optional dependency needed for frames is not installed."""
-
-
 def _require(name: str) -> ModuleType:
-    import importlib
-
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        raise MissingDependencyError(
-            f"scoring a dataframe needs {name.split('.')[0]}, which is not installed",
-            hint=_FRAMES_HINT,
-        ) from None
+    return require_module(name, extra="frames", feature="scoring a dataframe")
 
 
 def is_frame(value: object) -> bool:
