@@ -61,13 +61,12 @@ def test_a_fixture_is_configured_by_overriding_it(pytester: pytest.Pytester) -> 
             """
             import pytest
             from propcrm.plugins import Router, RoutingConfig, make_plugin_manager
-            from datetime import time
 
             pytest_plugins = ["propcrm.testing.pytest_plugin"]
 
             @pytest.fixture
             def propcrm_plugins():
-                late_desk = RoutingConfig(desk_opens=time(8, 30), desk_closes=time(22))
+                late_desk = RoutingConfig(desk_hours="08:30-22:00")
                 return make_plugin_manager(plugins=[Router(late_desk)])
             """
         )

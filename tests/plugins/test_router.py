@@ -10,8 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from propcrm.errors import ValidationError
+from propcrm.metrics.calendar import BusinessCalendar
 from propcrm.model import Actor, Channel, OrgScope, Role, Ticket, TicketKind
-from propcrm.plugins import Route, RoutingConfig, on_duty_desk, route_ticket
+from propcrm.plugins import (
+    Route,
+    RoutingConfig,
+    hotline_desk_calendar,
+    monitoring_centre_calendar,
+    on_duty_desk,
+    route_ticket,
+)
 from propcrm.taxonomy import standard
 from propcrm.workflow import Lifecycle
 from propcrm.workflow import commands as c
@@ -62,20 +70,17 @@ def test_seed_004_desk_hours_at_the_boundaries(when: datetime, desk: str) -> Non
     assert route.router == "builtin"
 
 
-def test_the_time_of_day_is_read_in_the_configured_zone() -> None:
+def test_the_time_of_day_is_read_in_the_calendars_zone() -> None:
     utc = datetime(2026, 3, 2, 0, 30, tzinfo=timezone.utc)  # 08:30 in Shanghai
     assert on_duty_desk("P", utc, RoutingConfig()) == "hotline-desk"
     assert on_duty_desk("P", utc - timedelta(seconds=1), RoutingConfig()) == "monitoring-centre"
-    london = RoutingConfig(timezone="Europe/London")
-    assert on_duty_desk("P", utc, london) == "monitoring-centre"
+    london = BusinessCalendar(timezone="Europe/London", weekly={"daily": "08:30-20:00"})
+    assert on_duty_desk("P", utc, RoutingConfig(desk_hours=london)) == "monitoring-centre"
 
 
 def test_the_hours_and_queues_are_configurable() -> None:
     config = RoutingConfig(
-        desk_opens=time(9),
-        desk_closes=time(17, 30),
-        hotline_desk="desk-a",
-        monitoring_centre="night-b",
+        desk_hours="09:00-17:30", hotline_desk="desk-a", monitoring_centre="night-b"
     )
     assert on_duty_desk("P", at(8, 59, 59), config) == "night-b"
     assert on_duty_desk("P", at(9, 0), config) == "desk-a"
@@ -83,10 +88,25 @@ def test_the_hours_and_queues_are_configurable() -> None:
 
 
 def test_a_desk_may_work_overnight() -> None:
-    night_desk = RoutingConfig(desk_opens=time(20), desk_closes=time(8, 30))
+    night_desk = RoutingConfig(desk_hours="20:00-08:30")
     assert on_duty_desk("P", at(20, 0), night_desk) == "hotline-desk"
     assert on_duty_desk("P", at(3, 0), night_desk) == "hotline-desk"
     assert on_duty_desk("P", at(8, 30), night_desk) == "monitoring-centre"
+
+
+def test_a_holiday_on_the_desk_calendar_hands_the_day_to_the_monitoring_centre() -> None:
+    spring_festival = hotline_desk_calendar().with_days(holidays=["2026-02-17"])
+    config = RoutingConfig(desk_hours=spring_festival)
+    noon = datetime(2026, 2, 17, 12, tzinfo=SHANGHAI)
+    assert on_duty_desk("P", noon, config) == "monitoring-centre"
+    assert on_duty_desk("P", noon + timedelta(days=1), config) == "hotline-desk"
+
+
+def test_the_duty_calendars_cover_the_day_between_them() -> None:
+    desk, centre = hotline_desk_calendar(), monitoring_centre_calendar()
+    for minutes in range(0, 24 * 60, 15):
+        when = DAY + timedelta(minutes=minutes)
+        assert desk.is_working(when) != centre.is_working(when), when
 
 
 def test_a_project_with_its_own_hotline_gets_its_desk_by_day_only() -> None:
@@ -150,9 +170,7 @@ def test_a_naive_time_is_refused() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "path"),
     [
-        ({"desk_opens": time(8), "desk_closes": time(8)}, "$.desk_closes"),
-        ({"timezone": "Mars/Olympus"}, "$.timezone"),
-        ({"desk_opens": "08:30"}, "$.desk_opens"),
+        ({"desk_hours": 830}, "$.desk_hours"),
         ({"hotline_desk": " "}, "$.hotline_desk"),
         ({"dedicated_desks": {"P-1": ""}}, "$.dedicated_desks['P-1']"),
         ({"project_parties": {"P-1": {"Q.WP": 3}}}, "$.project_parties['P-1']['Q.WP']"),
@@ -162,6 +180,11 @@ def test_a_bad_config_names_its_field(kwargs: dict[str, object], path: str) -> N
     with pytest.raises(ValidationError) as info:
         RoutingConfig(**kwargs)  # type: ignore[arg-type]
     assert info.value.paths == (path,)
+
+
+def test_bad_desk_hours_are_refused_by_the_calendar() -> None:
+    with pytest.raises(ValidationError):
+        RoutingConfig(desk_hours="8.30 to 20.00")
 
 
 def test_a_route_needs_a_party_or_an_assignee() -> None:

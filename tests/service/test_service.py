@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -273,7 +273,7 @@ def test_a_contractor_defect_goes_to_the_taxonomy_party_without_assignee() -> No
 
 def test_a_registered_router_answers_before_the_builtin_one() -> None:
     store = FakeStore()
-    nine_to_five = Router(RoutingConfig(desk_opens=time(9), desk_closes=time(17)))
+    nine_to_five = Router(RoutingConfig(desk_hours="09:00-17:00"))
     service = service_with(store, nine_to_five, clock=Clock(_at(8, 45)))
     service.execute(receive(code="S.CS.02"), actor=AGENT)
     route = service.route("T-1")

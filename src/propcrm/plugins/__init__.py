@@ -30,7 +30,14 @@ from propcrm.plugins._registries import (
     register_sla_policy,
     sla_policy_names,
 )
-from propcrm.plugins._routing import Router, RoutingConfig, on_duty_desk, route_ticket
+from propcrm.plugins._routing import (
+    Router,
+    RoutingConfig,
+    hotline_desk_calendar,
+    monitoring_centre_calendar,
+    on_duty_desk,
+    route_ticket,
+)
 from propcrm.plugins._values import Notification, NotificationKind, PiiAccess, Route
 
 __all__ = [
@@ -53,8 +60,10 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "hookspecs",
+    "hotline_desk_calendar",
     "kpi_names",
     "make_plugin_manager",
+    "monitoring_centre_calendar",
     "on_duty_desk",
     "register_kpi",
     "register_sla_policy",

@@ -6,45 +6,60 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
 from propcrm._validation import non_empty_str, require_aware
 from propcrm.errors import NotFoundError, ValidationError
+from propcrm.metrics.calendar import BusinessCalendar
 from propcrm.model.ticket import Ticket
 from propcrm.plugins._markers import hookimpl
 from propcrm.plugins._values import Route
 from propcrm.taxonomy import Taxonomy
 
-__all__ = ["Router", "RoutingConfig", "on_duty_desk", "route_ticket"]
+__all__ = [
+    "Router",
+    "RoutingConfig",
+    "hotline_desk_calendar",
+    "monitoring_centre_calendar",
+    "on_duty_desk",
+    "route_ticket",
+]
 
 
-def _zone(value: ZoneInfo | str) -> ZoneInfo:
-    if isinstance(value, ZoneInfo):
-        return value
-    try:
-        return ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
+@functools.cache
+def hotline_desk_calendar() -> BusinessCalendar:
+    """The hotline desk's hours (seed 004): 08:30–20:00 every day, Asia/Shanghai."""
+    return BusinessCalendar(
+        name="cn-hotline-desk", timezone="Asia/Shanghai", weekly={"daily": "08:30-20:00"}
+    )
+
+
+@functools.cache
+def monitoring_centre_calendar() -> BusinessCalendar:
+    """The monitoring centre's hours (seed 004): 20:00–08:30 overnight, Asia/Shanghai."""
+    return BusinessCalendar(
+        name="cn-monitoring-centre", timezone="Asia/Shanghai", weekly={"daily": "20:00-08:30"}
+    )
+
+
+def _desk_hours(value: BusinessCalendar | str) -> BusinessCalendar:
+    if isinstance(value, str):
+        return BusinessCalendar(
+            name="hotline-desk", timezone="Asia/Shanghai", weekly={"daily": value}
+        )
+    if not isinstance(value, BusinessCalendar):
         raise ValidationError.single(
-            "$.timezone",
-            f"unknown time zone {value!r}",
-            subject="routing config",
-            hint="use an IANA name such as 'Asia/Shanghai'",
-        ) from None
-
-
-def _time(_instance: object, attribute: attrs.Attribute[time], value: object) -> None:
-    if not isinstance(value, time) or value.tzinfo is not None:
-        raise ValidationError.single(
-            f"$.{attribute.name}",
-            f"expected a naive time of day (local to the config's time zone), got {value!r}",
+            "$.desk_hours",
+            f"expected a BusinessCalendar or 'HH:MM-HH:MM', got {type(value).__name__}",
             subject="routing config",
         )
+    return value
 
 
 def _freeze_str_map(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -74,12 +89,11 @@ class RoutingConfig:
     """How the built-in router decides; every field has the seed-004 default.
 
     Attributes:
-        timezone: The zone desk hours are written in (``Asia/Shanghai``).
-        desk_opens: When the hotline desk takes over (08:30 local).
-        desk_closes: When the monitoring centre takes over (20:00 local). If it is earlier
-            than ``desk_opens`` the desk works overnight.
-        hotline_desk: The hotline desk's queue id, on duty from ``desk_opens`` (inclusive) to
-            ``desk_closes`` (exclusive).
+        desk_hours: When the hotline desk is on duty: a business calendar (by default the
+            duty calendar ``cn-hotline-desk``, 08:30–20:00 daily in Asia/Shanghai), so that
+            holidays and special days can change the hours; or ``"HH:MM-HH:MM"``, daily in
+            Asia/Shanghai. The monitoring centre is on duty whenever the desk is not.
+        hotline_desk: The hotline desk's queue id, on duty in ``desk_hours``.
         monitoring_centre: The monitoring centre's queue id, on duty the rest of the day.
         dedicated_desks: Projects with their own hotline desk (1,000+ households or 60+
             tickets a day, seed 004): project id → desk id, used instead of ``hotline_desk``
@@ -92,9 +106,7 @@ class RoutingConfig:
         fallback_party: The party when nothing else names one.
     """
 
-    timezone: ZoneInfo = attrs.field(factory=lambda: ZoneInfo("Asia/Shanghai"), converter=_zone)
-    desk_opens: time = attrs.field(default=time(8, 30), validator=_time)
-    desk_closes: time = attrs.field(default=time(20, 0), validator=_time)
+    desk_hours: BusinessCalendar = attrs.field(factory=hotline_desk_calendar, converter=_desk_hours)
     hotline_desk: str = attrs.field(default="hotline-desk", validator=non_empty_str)
     monitoring_centre: str = attrs.field(default="monitoring-centre", validator=non_empty_str)
     dedicated_desks: Mapping[str, str] = attrs.field(
@@ -106,31 +118,20 @@ class RoutingConfig:
     in_house_parties: frozenset[str] = attrs.field(default=frozenset({"PM"}), converter=frozenset)
     fallback_party: str = attrs.field(default="PM", validator=non_empty_str)
 
-    def __attrs_post_init__(self) -> None:
-        if self.desk_opens == self.desk_closes:
-            raise ValidationError.single(
-                "$.desk_closes",
-                "the desk must close at another time than it opens",
-                subject="routing config",
-                hint="for one desk around the clock, route with a plugin of your own",
-            )
-
 
 def on_duty_desk(project_id: str, now: datetime, config: RoutingConfig) -> str:
-    """The desk on duty for ``project_id`` at ``now``: hotline desk by day, monitoring centre.
+    """The desk on duty for ``project_id`` at ``now``: the hotline desk, or the monitoring centre.
 
-    Desk hours are ``[desk_opens, desk_closes)`` in the config's time zone: with the defaults,
-    08:29:59 is the monitoring centre's, 08:30 the desk's, 19:59:59 the desk's, 20:00 the
-    monitoring centre's.
+    The desk is on duty while ``config.desk_hours`` is working (a start inclusive, an end
+    exclusive): with the defaults, 08:29:59 is the monitoring centre's, 08:30 the desk's,
+    19:59:59 the desk's, 20:00 the monitoring centre's.
 
     Raises:
         ValidationError: ``now`` is naive.
+        CalendarRangeError: ``now`` lies outside the desk calendar's data (policy ``raise``).
     """
     require_aware(now, "$.now")
-    local = now.astimezone(config.timezone).time().replace(tzinfo=None)
-    opens, closes = config.desk_opens, config.desk_closes
-    in_desk_hours = opens <= local < closes if opens < closes else local >= opens or local < closes
-    if in_desk_hours:
+    if config.desk_hours.is_working(now):
         return config.dedicated_desks.get(project_id, config.hotline_desk)
     return config.monitoring_centre
 
@@ -192,11 +193,12 @@ def route_ticket(
 
     Raises:
         ValidationError: ``now`` is naive.
+        CalendarRangeError: ``now`` lies outside the desk calendar's data (policy ``raise``).
     """
     config = config if config is not None else RoutingConfig()
     desk = on_duty_desk(ticket.scope.project_id, now, config)
     party, why = _party(ticket, config, taxonomy)
-    local = now.astimezone(config.timezone).strftime("%H:%M:%S")
+    local = now.astimezone(config.desk_hours.timezone).strftime("%H:%M:%S")
     in_house = party in config.in_house_parties
     reason = f"{party}: {why}; {desk} on duty at {local} " + (
         "handles it" if in_house else "follows it up"
@@ -217,7 +219,7 @@ class Router:
     Register one to change desk hours or queues; it answers before the default built-in
     router (which is marked ``trylast``)::
 
-        plugins = make_plugin_manager(plugins=[Router(RoutingConfig(desk_opens=time(9)))])
+        plugins = make_plugin_manager(plugins=[Router(RoutingConfig(desk_hours="09:00-18:00"))])
 
     Attributes:
         config: How to route.

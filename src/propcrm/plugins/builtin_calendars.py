@@ -8,25 +8,11 @@ registry itself.) The calendars are built on first use.
 
 from __future__ import annotations
 
-from propcrm.metrics.calendar import BusinessCalendar
 from propcrm.plugins._markers import hookimpl
+from propcrm.plugins._routing import hotline_desk_calendar, monitoring_centre_calendar
 from propcrm.plugins.hookspecs import CalendarRegistrar
 
-__all__ = ["hotline_desk_calendar", "monitoring_centre_calendar", "propcrm_register_calendars"]
-
-
-def hotline_desk_calendar() -> BusinessCalendar:
-    """The hotline desk: 08:30–20:00 every day, Asia/Shanghai."""
-    return BusinessCalendar(
-        name="cn-hotline-desk", timezone="Asia/Shanghai", weekly={"daily": "08:30-20:00"}
-    )
-
-
-def monitoring_centre_calendar() -> BusinessCalendar:
-    """The monitoring centre: 20:00–08:30 overnight every day, Asia/Shanghai."""
-    return BusinessCalendar(
-        name="cn-monitoring-centre", timezone="Asia/Shanghai", weekly={"daily": "20:00-08:30"}
-    )
+__all__ = ["propcrm_register_calendars"]
 
 
 @hookimpl(trylast=True)
