@@ -156,12 +156,8 @@ class TicketService:
         """Run ``command`` and return the new events (see :meth:`run` for the ticket too).
 
         Raises:
-            InvalidTransitionError: The rules refuse the command; nothing was written.
-            PermissionDeniedError: The actor may not issue it; nothing was written.
-            ValidationError: A bad category code or a naive clock; nothing was written.
-            NotFoundError: The ticket does not exist (or belongs to another tenant).
-            ConcurrencyError: Still losing the race after ``max_attempts``; nothing was written.
-            PluginError: A listener failed after the events were stored.
+            PropcrmError: As :meth:`run` raises; nothing was written unless the error is a
+                ``PluginError`` from a listener.
         """
         return list(self.run(command, actor=actor).events)
 

@@ -164,6 +164,10 @@ class Plugins:
                 hint="every other implementation ran; fix or block the failing plugins",
             ) from first
 
+    def _build(self, hook_name: str, **kwargs: object) -> None:
+        for impl in self._impls(hook_name):
+            self._call(impl, hook_name, **kwargs)
+
     def _chain(self, hook_name: str, key: str, value: Any, kind: type) -> Any:
         for impl in self._impls(hook_name):
             result = self._call(impl, hook_name, **{key: value})
@@ -185,8 +189,7 @@ class Plugins:
         Raises:
             PluginError: A plugin raised; the message names it.
         """
-        for impl in self._impls("propcrm_register_stores"):
-            self._call(impl, "propcrm_register_stores", register=register)
+        self._build("propcrm_register_stores", register=register)
 
     def register_calendars(self, register: hookspecs.CalendarRegistrar) -> None:
         """Run ``propcrm_register_calendars`` with ``register`` (built-ins first).
@@ -194,8 +197,7 @@ class Plugins:
         Raises:
             PluginError: A plugin raised; the message names it.
         """
-        for impl in self._impls("propcrm_register_calendars"):
-            self._call(impl, "propcrm_register_calendars", register=register)
+        self._build("propcrm_register_calendars", register=register)
 
     def register_kpis(self, register: hookspecs.KpiRegistrar) -> None:
         """Run ``propcrm_register_kpis`` with ``register`` (built-ins first).
@@ -203,8 +205,7 @@ class Plugins:
         Raises:
             PluginError: A plugin raised; the message names it.
         """
-        for impl in self._impls("propcrm_register_kpis"):
-            self._call(impl, "propcrm_register_kpis", register=register)
+        self._build("propcrm_register_kpis", register=register)
 
     def register_sla_policies(self, register: hookspecs.SlaPolicyRegistrar) -> None:
         """Run ``propcrm_register_sla_policies`` with ``register`` (built-ins first).
@@ -212,8 +213,7 @@ class Plugins:
         Raises:
             PluginError: A plugin raised; the message names it.
         """
-        for impl in self._impls("propcrm_register_sla_policies"):
-            self._call(impl, "propcrm_register_sla_policies", register=register)
+        self._build("propcrm_register_sla_policies", register=register)
 
     def taxonomy(self, base: Taxonomy | None = None) -> Taxonomy | None:
         """The taxonomy after every ``propcrm_taxonomy`` implementation, applied in turn.
