@@ -219,7 +219,9 @@ def ticket_matches(query: TicketQuery, ticket: Ticket, due_at: datetime | None) 
         not q.statuses or ticket.status in q.statuses,
         not q.kinds or ticket.kind in q.kinds,
         q.category_prefix is None
-        or (ticket.category_code is not None and ticket.category_code.startswith(q.category_prefix)),
+        or (
+            ticket.category_code is not None and ticket.category_code.startswith(q.category_prefix)
+        ),
         not q.project_ids or ticket.scope.project_id in q.project_ids,
         q.org_unit is None or ticket.scope.within(q.org_unit),
         q.received_from is None or ticket.received_at >= q.received_from,
@@ -408,9 +410,7 @@ def _company_of(
     return _MISSING  # pragma: no cover - the loop always returns
 
 
-def visible_units(
-    units: Iterable[tuple[OrgUnit, str | None]], tenant: str | None
-) -> list[OrgUnit]:
+def visible_units(units: Iterable[tuple[OrgUnit, str | None]], tenant: str | None) -> list[OrgUnit]:
     """The units a tenant sees: its company's units and the groups above its company."""
     pairs = list(units)
     if tenant is None:

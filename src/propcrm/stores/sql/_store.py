@@ -135,7 +135,10 @@ def _sqlite_setup(engine: sa.Engine, *, wal: bool) -> None:
 
     @sa_event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get(_WRITE) else "BEGIN")
+        # Straight to the driver: this runs for every transaction.
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        dbapi.execute("BEGIN IMMEDIATE" if conn.info.get(_WRITE) else "BEGIN")
 
 
 def _raise_store_error(action: str, exc: sa_exc.SQLAlchemyError) -> NoReturn:
@@ -379,7 +382,9 @@ class SqlStore:
                         )
                         if conn.execute(self._update_ticket, params).rowcount != 1:
                             raise _Conflict
-                    conn.execute(self._insert_events, event_rows)
+                    conn.execute(
+                        self._insert_events, event_rows if len(event_rows) > 1 else event_rows[0]
+                    )
             except (_Conflict, sa_exc.IntegrityError):
                 self._diagnose(ticket, expected_version)
             except sa_exc.SQLAlchemyError as exc:
@@ -560,9 +565,7 @@ class SqlStore:
             if not rows:
                 return
             batch = [
-                StoredEvent(
-                    position=pos, event=load_event(data, ticket_id=ticket_id, position=pos)
-                )
+                StoredEvent(position=pos, event=load_event(data, ticket_id=ticket_id, position=pos))
                 for pos, ticket_id, data in rows
             ]
             position = rows[-1][0]

@@ -1,0 +1,323 @@
+"""Store benchmark: saves per second and filtered queries for the memory, SQLite, PostgreSQL and
+MariaDB stores, each SQL store against its raw driver doing the same statements in the same run;
+then streaming events from SQLite, with peak memory.
+
+The raw-driver baseline (stdlib ``sqlite3``, ``psycopg``, ``pymysql``) runs the statements the
+SQL store runs, on tables of the same schema, with the same row encoding (``dump_ticket`` /
+``dump_event``) and the same decoding of query results (``load_ticket``), so the ratio measures
+what SQLAlchemy Core and the store's own checks cost.
+
+    python benchmarks/store_bench.py            # full run, writes benchmarks/results/store.md
+    python benchmarks/store_bench.py --quick    # small sizes, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import sqlite3
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from propcrm.model import TicketStatus
+from propcrm.stores import TicketQuery, open_store
+from propcrm.stores.helpers import dump_event, dump_ticket, load_ticket, to_utc
+from propcrm.stores.memory import MemoryStore
+from propcrm.stores.sql import SqlStore
+from propcrm.testing.store_contract import T0, act, receive
+from propcrm.workflow import commands as c
+
+ROOT = Path(__file__).resolve().parent
+PG_URL = os.environ.get("PROPCRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MY_URL = os.environ.get("PROPCRM_TEST_MYSQL_URL", "mysql+pymysql://root:@127.0.0.1:3306/test")
+
+
+def workload(n: int) -> list[tuple[Any, list[Any], Any, list[Any]]]:
+    """``n`` tickets: intake (version 1) and a dispatch (version 2), over three projects."""
+    items = []
+    for i in range(n):
+        ticket_id = f"b{i:07d}"
+        at = T0 + timedelta(minutes=i)
+        t1, e1 = receive(ticket_id, project=f"p{i % 3}", at=at)
+        t2, e2 = act(t1, c.DispatchTicket(ticket_id=ticket_id, party="PM", assignee=f"w{i % 7}"), at)
+        items.append((t1, e1, t2, e2))
+    return items
+
+
+QUERY = TicketQuery(
+    statuses=frozenset({TicketStatus.DISPATCHED}), project_ids=frozenset({"p1"}), limit=50
+)
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def bench_store(store: Any, items: list[Any], queries: int) -> tuple[float, float]:
+    gc.collect()
+    start = time.perf_counter()
+    for t1, e1, t2, e2 in items:
+        store.save(t1, e1, 0, due_at=t1.received_at + timedelta(hours=4))
+        store.save(t2, e2, 1, due_at=t2.received_at + timedelta(days=1))
+    saves = rate(2 * len(items), time.perf_counter() - start)
+    start = time.perf_counter()
+    for _ in range(queries):
+        page = store.query(QUERY)
+        assert page.items
+    return saves, rate(queries, time.perf_counter() - start)
+
+
+# -- raw drivers ------------------------------------------------------------------------------
+
+
+def _ticket_params(ticket: Any, due: Any) -> dict[str, Any]:
+    return SqlStore._ticket_row(ticket, due)  # the store's own column encoding
+
+
+def _event_params(company: str, events: list[Any]) -> list[dict[str, Any]]:
+    return SqlStore._event_rows(company, events)
+
+
+def raw_statements(prefix: str, style: str, pg: bool) -> dict[str, str]:
+    """The store's statements as plain SQL in the driver's parameter style."""
+    def p(name: str) -> str:
+        return f":{name}" if style == "named" else f"%({name})s"
+
+    cols = list(_ticket_params(*_sample(), None).keys())
+    update_cols = ["status", "kind", "category_code", "assignee", "responsible_party",
+                   "updated_at", "due_at", "is_open", "version", "data"]
+    event_cols = ["event_id", "ticket_id", "company_id", "sequence", "type", "occurred_at", "data"]
+    q = '"' if pg else ("`" if style == "format" else '"')
+    return {
+        "lock": f'LOCK TABLE "{prefix}events" IN SHARE ROW EXCLUSIVE MODE' if pg else "",
+        "insert_ticket": f"INSERT INTO {prefix}tickets ({', '.join(cols)}) "
+        f"VALUES ({', '.join(p(x) for x in cols)})",
+        "update_ticket": f"UPDATE {prefix}tickets SET "
+        + ", ".join(f"{x} = {p(x)}" for x in update_cols)
+        + f" WHERE ticket_id = {p('b_ticket_id')} AND version = {p('b_expected')} "
+        f"AND company_id = {p('b_company')}",
+        "insert_events": f"INSERT INTO {prefix}events ({', '.join(event_cols)}) "
+        f"VALUES ({', '.join(p(x) for x in event_cols)})",
+        "query": f"SELECT ticket_id, data FROM {prefix}tickets WHERE status IN ({p('s')}) "
+        f"AND project_id IN ({p('p')}) ORDER BY received_at, {q}ticket_id{q} LIMIT {p('n')}",
+    }
+
+
+_SAMPLE: list[Any] = []
+
+
+def _sample() -> tuple[Any]:
+    if not _SAMPLE:
+        _SAMPLE.append(receive("sample")[0])
+    return (_SAMPLE[0],)
+
+
+def bench_raw(connect: Callable[[], Any], sql: dict[str, str], begin: str | None,
+              items: list[Any], queries: int, sqlite_style: bool) -> tuple[float, float]:
+    conn = connect()
+    cur = conn.cursor()
+
+    def execute(statement: str, params: Any) -> Any:
+        cur.execute(statement, params)
+        return cur
+
+    def run_tx(first: str, first_params: dict[str, Any], events: list[dict[str, Any]]) -> None:
+        if begin:
+            cur.execute(begin)
+        if sql["lock"]:
+            cur.execute(sql["lock"])
+        result = execute(first, first_params)
+        assert result.rowcount == 1
+        cur.executemany(sql["insert_events"], events)
+        conn.commit() if not begin else cur.execute("COMMIT")
+
+    gc.collect()
+    start = time.perf_counter()
+    for t1, e1, t2, e2 in items:
+        run_tx(sql["insert_ticket"], _ticket_params(t1, t1.received_at + timedelta(hours=4)),
+               _event_params(t1.scope.company_id, e1))
+        params = _ticket_params(t2, t2.received_at + timedelta(days=1))
+        params.update(b_ticket_id=t2.ticket_id, b_expected=1, b_company=t2.scope.company_id)
+        run_tx(sql["update_ticket"], params, _event_params(t2.scope.company_id, e2))
+    saves = rate(2 * len(items), time.perf_counter() - start)
+    start = time.perf_counter()
+    for _ in range(queries):
+        if begin:
+            cur.execute(begin.replace(" IMMEDIATE", ""))
+        cur.execute(sql["query"], {"s": "dispatched", "p": "p1", "n": 51})
+        rows = cur.fetchall()
+        items_out = [load_ticket(data, ticket_id) for ticket_id, data in rows[:50]]
+        assert items_out
+        conn.commit() if not begin else cur.execute("COMMIT")
+    found = rate(queries, time.perf_counter() - start)
+    conn.close()
+    return saves, found
+
+
+# -- streaming --------------------------------------------------------------------------------
+
+
+def fill_events(path: Path, n_events: int, prefix: str) -> None:
+    """``n_events`` events (tickets of ten events each) written straight into the table."""
+    ticket, events = receive("TPL")
+    for i in range(9):
+        ticket, more = act(ticket, c.AddWorkLog(ticket_id="TPL", note=f"note {i}"),
+                           T0 + timedelta(minutes=i + 1))
+        events += more
+    template = [(e, dump_event(e)) for e in events]
+    raw = sqlite3.connect(path)
+    statement = (f"INSERT INTO {prefix}events (event_id, ticket_id, company_id, sequence, type, "
+                 "occurred_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    chunk = []
+    for k in range(n_events // len(template)):
+        tid = f"T{k:08d}"
+        for event, text in template:
+            chunk.append((f"{tid}/{event.sequence}", tid, "c1", event.sequence, event.type,
+                          str(to_utc(event.occurred_at)), text.replace("TPL", tid)))
+        if len(chunk) >= 100_000:
+            raw.executemany(statement, chunk)
+            chunk.clear()
+    raw.executemany(statement, chunk)
+    raw.commit()
+    raw.close()
+
+
+def bench_stream(n_events: int, peak_events: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stream.db"
+        store = open_store(f"sqlite:///{path}")
+        assert isinstance(store, SqlStore)
+        fill_events(path, n_events, store.prefix)
+        gc.collect()
+        start = time.perf_counter()
+        count = sum(len(batch) for batch in store.iter_events(batch_size=10_000))
+        seconds = time.perf_counter() - start
+        assert count == n_events - n_events % 10
+        peaks = {}
+        for batch_size in (1_000, 10_000):
+            tracemalloc.start()
+            seen = 0
+            for batch in store.iter_events(batch_size=batch_size):
+                seen += len(batch)
+                if seen >= peak_events:
+                    break
+            peaks[batch_size] = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+        store.close()
+    return {"events": count, "seconds": seconds, "peaks": peaks, "peak_events": peak_events}
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (seconds, not minutes)")
+    parser.add_argument("--tickets", type=int, help="tickets saved per store")
+    parser.add_argument("--events", type=int, help="events streamed from SQLite")
+    parser.add_argument("--stores", default="memory,sqlite,postgres,mariadb")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "store.md")
+    args = parser.parse_args(argv)
+    n = args.tickets or (200 if args.quick else 2_000)
+    n_events = args.events or (50_000 if args.quick else 1_000_000)
+    queries = max(10, n // 10)
+    wanted = set(args.stores.split(","))
+    items = workload(n)
+    prefix = f"bench{uuid.uuid4().hex[:6]}_"
+    rows: list[tuple[str, float, float, str, str]] = []
+
+    if "memory" in wanted:
+        saves, found = bench_store(MemoryStore(), items, queries)
+        rows.append(("memory", saves, found, "", ""))
+
+    def sql_row(name: str, url: str, connect: Callable[[], Any], style: str,
+                begin: str | None, pg: bool) -> None:
+        store = open_store(f"{url}{'&' if '?' in url else '?'}prefix={prefix}")
+        assert isinstance(store, SqlStore)
+        try:
+            saves, found = bench_store(store, items, queries)
+            store.delete_all_rows()
+            sql = raw_statements(prefix, style, pg)
+            raw_saves, raw_found = bench_raw(connect, sql, begin, items, queries, style == "named")
+        finally:
+            store.drop_tables()
+            store.close()
+        rows.append((name, saves, found, f"{raw_saves:,.0f} / {raw_found:,.0f}",
+                     f"{saves / raw_saves:.0%} / {found / raw_found:.0%}"))
+
+    tmp = Path(tempfile.mkdtemp())
+    if "sqlite" in wanted:
+        db = tmp / "bench.db"
+
+        def sqlite_connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(db, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+
+        sql_row("SQLite (file, WAL) vs sqlite3", f"sqlite:///{db}", sqlite_connect, "named",
+                "BEGIN IMMEDIATE", False)
+    skipped = []
+    if "postgres" in wanted:
+        try:
+            import psycopg
+
+            dsn = sa.make_url(PG_URL).set(drivername="postgresql").render_as_string(False)
+            sql_row("PostgreSQL vs psycopg", PG_URL, lambda: psycopg.connect(dsn), "pyformat",
+                    None, True)
+        except Exception as exc:  # a missing server is reported, not fatal
+            skipped.append(f"PostgreSQL: {exc}")
+    if "mariadb" in wanted:
+        try:
+            import pymysql
+
+            u = sa.make_url(MY_URL)
+            sql_row("MariaDB vs pymysql", MY_URL, lambda: pymysql.connect(
+                host=u.host, port=u.port or 3306, user=u.username, password=u.password or "",
+                database=u.database, charset="utf8mb4"), "format", None, False)
+        except Exception as exc:
+            skipped.append(f"MariaDB: {exc}")
+
+    stream = bench_stream(n_events, min(n_events, 200_000))
+    lines = [
+        "# Store benchmark",
+        "",
+        f"`python benchmarks/store_bench.py{' --quick' if args.quick else ''}` on "
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs. {n:,} tickets, each saved twice "
+        f"(intake, then dispatch); {queries} filtered queries (status + project, 50 a page).",
+        "",
+        "| store | saves/s | queries/s | raw driver saves/s / queries/s | store ÷ raw |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {a} | {b:,.0f} | {q:,.0f} | {r} | {x} |" for a, b, q, r, x in rows]
+    lines += [
+        "",
+        f"Streaming {stream['events']:,} events from SQLite with `iter_events(batch_size=10000)`: "
+        f"**{stream['seconds']:.2f} s** ({stream['events'] / stream['seconds']:,.0f} events/s).",
+        "",
+        f"Peak traced memory while streaming {stream['peak_events']:,} events: "
+        + ", ".join(f"{mb:.1f} MiB at batch size {size:,}" for size, mb in stream["peaks"].items())
+        + " (it follows the batch size, not the number of events).",
+    ]
+    if skipped:
+        lines += ["", "Skipped: " + "; ".join(skipped)]
+    text = "\n".join(lines) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

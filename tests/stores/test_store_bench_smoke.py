@@ -1,0 +1,36 @@
+"""The store benchmark runs end to end on tiny sizes (its full run is not part of the tests)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_store_benchmark_runs_quickly(tmp_path: Path) -> None:
+    out = tmp_path / "store.md"
+    start = time.perf_counter()
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "store_bench.py"),
+            "--quick",
+            "--tickets=10",
+            "--events=1000",
+            "--stores=memory,sqlite",
+            f"--out={out}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert time.perf_counter() - start < 10
+    text = out.read_text(encoding="utf-8")
+    assert "| memory |" in text
+    assert "SQLite (file, WAL) vs sqlite3" in text
+    assert "Streaming 1,000 events from SQLite" in text
