@@ -174,6 +174,7 @@ def test_a_naive_time_is_refused() -> None:
         ({"hotline_desk": " "}, "$.hotline_desk"),
         ({"dedicated_desks": {"P-1": ""}}, "$.dedicated_desks['P-1']"),
         ({"project_parties": {"P-1": {"Q.WP": 3}}}, "$.project_parties['P-1']['Q.WP']"),
+        ({"project_parties": {"P-1": "SUB-WP"}}, "$.project_parties['P-1']"),
     ],
 )
 def test_a_bad_config_names_its_field(kwargs: dict[str, object], path: str) -> None:

@@ -67,7 +67,16 @@ def _freeze_str_map(value: Mapping[str, str]) -> Mapping[str, str]:
 
 
 def _freeze_nested(value: Mapping[str, Mapping[str, str]]) -> Mapping[str, Mapping[str, str]]:
-    return MappingProxyType({k: MappingProxyType(dict(v)) for k, v in value.items()})
+    frozen: dict[str, Mapping[str, str]] = {}
+    for key, inner in value.items():
+        if not isinstance(inner, Mapping):
+            raise ValidationError.single(
+                f"$.project_parties[{key!r}]",
+                f"expected a mapping of category prefix to party, got {inner!r}",
+                subject="routing config",
+            )
+        frozen[key] = MappingProxyType(dict(inner))
+    return MappingProxyType(frozen)
 
 
 def _check_str_map(
