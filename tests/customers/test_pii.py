@@ -304,3 +304,20 @@ def test_a_stranger_customer_scope_is_kept_on_the_record() -> None:
     other = OrgScope(company_id="c2", project_id="p9")
     archive.do(cu.RegisterCustomer(customer_id="X", scope=other, full_name="赵六"))
     assert archive.r.scope == other
+
+
+def test_out_of_scope_actors_neither_change_nor_read(archive: Archive) -> None:
+    elsewhere = Actor(id="c2-agent", role=Role.HOTLINE_AGENT, scope={"c2"})
+    with pytest.raises(PermissionDeniedError, match="does not cover"):
+        archive.do(cu.UpdateProfile(customer_id="C1", segment="s"), elsewhere)
+    log: list[PiiAccess] = []
+    with pytest.raises(PermissionDeniedError):
+        cu.read_full(
+            {"C1": archive.r}, "C1", actor=elsewhere, reason="r", audit=log.append, at=archive.now
+        )
+    assert log == []
+    inside = Actor(id="p1-agent", role=Role.HOTLINE_AGENT, scope={"p1"})
+    cu.read_full(
+        {"C1": archive.r}, "C1", actor=inside, reason="r", audit=log.append, at=archive.now
+    )
+    assert len(log) == 1

@@ -388,3 +388,32 @@ def test_the_register_decides_by_building(std: tx.Taxonomy) -> None:
     inspect_u1(run)
     assert run.b.defects["D1"].contractor == "FS-1"  # building b3, not b9
     assert Role.HANDLER in d.DEFAULT_PERMISSIONS["report_rectified"]
+
+
+def test_actors_act_only_inside_their_org_scope(run: Run) -> None:
+    elsewhere = Actor(id="p9-staff", role=Role.SUPERVISOR, scope={"p9"})
+    error = refused(
+        run,
+        d.RecordInspection(batch_id="B1", unit_id="U1", inspector="i", checklist=("Q.WP.04",)),
+        PermissionDeniedError,
+        elsewhere,
+    )
+    assert "does not cover project 'p1'" in str(error)
+    company_wide = Actor(id="c1-staff", role=Role.SUPERVISOR, scope={"c1"})
+    run.do(
+        d.RecordInspection(batch_id="B1", unit_id="U1", inspector="i", checklist=("Q.WP.04",)),
+        company_wide,
+    )
+    with pytest.raises(PermissionDeniedError):
+        run.delivery.handle(
+            None,
+            d.OpenDeliveryBatch(
+                batch_id="B2",
+                scope=SCOPE,
+                title="t",
+                planned_handover_on=date(2026, 6, 1),
+                unit_ids=["U1"],
+            ),
+            now=run.now,
+            actor=elsewhere,
+        )

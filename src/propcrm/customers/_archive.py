@@ -133,11 +133,7 @@ class VerificationError(PermissionDeniedError):
 # commands
 
 
-def _optional_text(
-    _instance: object, attribute: attrs.Attribute[str | None], value: object
-) -> None:
-    if value is not None:
-        non_empty_str(_instance, attribute, value)
+_optional_text = attrs.validators.optional(non_empty_str)
 
 
 def _ref_field(default: object = attrs.NOTHING) -> Any:
@@ -769,7 +765,8 @@ def decide(
         VerificationError: The evidence does not match the ID number, phone or room on record.
         ArchiveRefusedError: The command does not fit the record (not registered, erased, a unit
             not held, a ticket linked twice).
-        PermissionDeniedError: The actor's role may not issue the command.
+        PermissionDeniedError: The actor's role may not issue the command, or the customer lies
+            outside the actor's org scope.
         ValidationError: A naive ``now``, one before the latest event, or a bad field.
     """
     require_aware(now, "$.now")
@@ -777,6 +774,14 @@ def decide(
         raise PermissionDeniedError(
             f"role {actor.role.value!r} may not issue {command.name!r}",
             hint="issue it as customer-service staff, or pass other permissions",
+        )
+    target = command.scope if isinstance(command, RegisterCustomer) else None
+    target = record.scope if record is not None else target
+    if target is not None and not actor.covers(target):
+        raise PermissionDeniedError(
+            f"actor {actor.id!r} is scoped to {sorted(actor.scope or ())}, which does not cover "
+            f"project {target.project_id!r} of company {target.company_id!r}",
+            hint="issue it as an actor whose scope includes the customer's project",
         )
     if record is not None:
         if command.customer_id != record.customer_id:

@@ -44,8 +44,8 @@ class PiiPolicy:
 
     Attributes:
         roles: Roles allowed to read full records and reveal exports.
-        scope_check: Optional ``(actor, scope) -> bool`` that must also hold, e.g. an org-scope
-            rule; ``None`` checks roles only.
+        scope_check: Optional ``(actor, scope) -> bool`` that must also hold, on top of the
+            actor's org scope covering the customer's (:meth:`Actor.covers`).
     """
 
     roles: frozenset[Role] = attrs.field(
@@ -55,7 +55,7 @@ class PiiPolicy:
 
     def permits(self, actor: Actor, record: CustomerRecord) -> bool:
         """Whether ``actor`` may see ``record``'s personal data in full."""
-        if actor.role not in self.roles:
+        if actor.role not in self.roles or not actor.covers(record.scope):
             return False
         return self.scope_check is None or self.scope_check(actor, record.scope)
 

@@ -54,11 +54,7 @@ def _hidden_date(value: date | None) -> str:
     return "None" if value is None else "'****-**-**'"
 
 
-def _optional_text(
-    _instance: object, attribute: attrs.Attribute[str | None], value: object
-) -> None:
-    if value is not None:
-        non_empty_str(_instance, attribute, value)
+_optional_text = attrs.validators.optional(non_empty_str)
 
 
 class ContactMethod(LabelledEnum):

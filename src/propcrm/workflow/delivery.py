@@ -189,11 +189,7 @@ def _non_empty_items(
             )
 
 
-def _optional_text(
-    _instance: object, attribute: attrs.Attribute[str | None], value: object
-) -> None:
-    if value is not None:
-        non_empty_str(_instance, attribute, value)
+_optional_text = attrs.validators.optional(non_empty_str)
 
 
 @attrs.frozen(kw_only=True)
@@ -1099,7 +1095,8 @@ def decide(
 
     Raises:
         DeliveryRefusedError: The command does not fit the unit's stage or the task's status.
-        PermissionDeniedError: The actor's role may not issue the command.
+        PermissionDeniedError: The actor's role may not issue the command, or the batch lies
+            outside the actor's org scope.
         ValidationError: Unknown unit, task or defect, bad taxonomy codes, defects outside the
             unit, a naive ``now`` or one before the latest event (with field paths).
     """
@@ -1108,6 +1105,14 @@ def decide(
         raise PermissionDeniedError(
             f"role {actor.role.value!r} may not issue {command.name!r}",
             hint="issue it as a delivery staff role, or pass other permissions",
+        )
+    target = command.scope if isinstance(command, OpenDeliveryBatch) else None
+    target = batch.scope if batch is not None else target
+    if target is not None and not actor.covers(target):
+        raise PermissionDeniedError(
+            f"actor {actor.id!r} is scoped to {sorted(actor.scope or ())}, which does not cover "
+            f"project {target.project_id!r} of company {target.company_id!r}",
+            hint="issue it as an actor whose scope includes the batch's project",
         )
     if batch is not None:
         if command.batch_id != batch.batch_id:

@@ -433,11 +433,7 @@ def survey_result(
 # owners' forum
 
 
-def _optional_text(
-    _instance: object, attribute: attrs.Attribute[str | None], value: object
-) -> None:
-    if value is not None:
-        non_empty_str(_instance, attribute, value)
+_optional_text = attrs.validators.optional(non_empty_str)
 
 
 @attrs.frozen(kw_only=True)
