@@ -156,15 +156,24 @@ def _holdings(values: Iterable[UnitHolding]) -> tuple[UnitHolding, ...]:
     return tuple(values)
 
 
-def _check_contact(instance: Any) -> None:
-    """Validate the phone and ID number of a command through :class:`CustomerRef`'s rules."""
-    CustomerRef(
-        customer_id=instance.customer_id, phone=instance.phone, id_number=instance.id_number
-    )
+@attrs.frozen(kw_only=True)
+class _PersonalInput:
+    """Personal fields a command may set; phone and ID number pass :class:`CustomerRef`'s rules."""
+
+    customer_id: str = _ref_field()
+    full_name: str | None = attrs.field(default=None, validator=_optional_text, repr=False)
+    phone: str | None = attrs.field(default=None, repr=False)
+    id_number: str | None = attrs.field(default=None, repr=False)
+    address: str | None = attrs.field(default=None, validator=_optional_text, repr=False)
+    email: str | None = attrs.field(default=None, validator=_optional_text, repr=False)
+    birthday: date | None = attrs.field(default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        CustomerRef(customer_id=self.customer_id, phone=self.phone, id_number=self.id_number)
 
 
 @attrs.frozen(kw_only=True)
-class RegisterCustomer:
+class RegisterCustomer(_PersonalInput):
     """Create a customer's record (sales hands it over to customer service).
 
     Attributes:
@@ -182,26 +191,17 @@ class RegisterCustomer:
     """
 
     name: ClassVar[str] = "register"
-    customer_id: str = _ref_field()
     scope: OrgScope
     full_name: str = attrs.field(validator=non_empty_str, repr=False)
-    phone: str | None = attrs.field(default=None, repr=False)
-    id_number: str | None = attrs.field(default=None, repr=False)
-    address: str | None = attrs.field(default=None, validator=_optional_text, repr=False)
-    email: str | None = attrs.field(default=None, validator=_optional_text, repr=False)
     preferred_contact: ContactMethod = attrs.field(
         default=ContactMethod.PHONE, validator=member_of(ContactMethod)
     )
-    birthday: date | None = attrs.field(default=None, repr=False)
     family: tuple[FamilyMember, ...] = attrs.field(default=(), converter=_members, repr=False)
     units: tuple[UnitHolding, ...] = attrs.field(default=(), converter=_holdings)
 
-    def __attrs_post_init__(self) -> None:
-        _check_contact(self)
-
 
 @attrs.frozen(kw_only=True)
-class ChangeCustomer:
+class ChangeCustomer(_PersonalInput):
     """Change personal data, verified first; fields left ``None`` stay as they are.
 
     Attributes:
@@ -218,21 +218,14 @@ class ChangeCustomer:
     """
 
     name: ClassVar[str] = "change"
-    customer_id: str = _ref_field()
     evidence: Verification
-    full_name: str | None = attrs.field(default=None, validator=_optional_text, repr=False)
-    phone: str | None = attrs.field(default=None, repr=False)
-    id_number: str | None = attrs.field(default=None, repr=False)
-    address: str | None = attrs.field(default=None, validator=_optional_text, repr=False)
-    email: str | None = attrs.field(default=None, validator=_optional_text, repr=False)
     preferred_contact: ContactMethod | None = None
-    birthday: date | None = attrs.field(default=None, repr=False)
     family: tuple[FamilyMember, ...] | None = attrs.field(
         default=None, converter=_family, repr=False
     )
 
     def __attrs_post_init__(self) -> None:
-        _check_contact(self)
+        super().__attrs_post_init__()
         if all(getattr(self, f) is None for f in _CHANGE_FIELDS):
             raise ValidationError.single("$", "a change must change at least one field")
 
@@ -398,24 +391,43 @@ ARCHIVE_PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
 
 
 @attrs.frozen(kw_only=True)
-class CustomerRegistered:
-    """A record was created. Personal fields are ``None`` once redacted."""
+class _Verified:
+    """What a verified event keeps of its evidence: the form and the names of the fields checked.
 
-    event_type: ClassVar[str] = "customer_registered"
-    scope: OrgScope
+    Attributes:
+        form_ref: The change form the evidence came from.
+        verified: The evidence fields that were checked and matched.
+    """
+
+    form_ref: str
+    verified: tuple[str, ...] = attrs.field(converter=_names)
+
+
+@attrs.frozen(kw_only=True)
+class _PersonalFacts:
+    """Personal fields an event may carry; ``None`` when not set, or once redacted."""
+
     full_name: str | None = attrs.field(default=None, repr=False)
     phone: str | None = attrs.field(default=None, repr=False)
     id_number: str | None = attrs.field(default=None, repr=False)
     address: str | None = attrs.field(default=None, repr=False)
     email: str | None = attrs.field(default=None, repr=False)
-    preferred_contact: ContactMethod = ContactMethod.PHONE
     birthday: date | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class CustomerRegistered(_PersonalFacts):
+    """A record was created. Personal fields are ``None`` once redacted."""
+
+    event_type: ClassVar[str] = "customer_registered"
+    scope: OrgScope
+    preferred_contact: ContactMethod = ContactMethod.PHONE
     family: tuple[FamilyMember, ...] = attrs.field(default=(), converter=_members, repr=False)
     units: tuple[UnitHolding, ...] = attrs.field(default=(), converter=_holdings)
 
 
 @attrs.frozen(kw_only=True)
-class CustomerChanged:
+class CustomerChanged(_PersonalFacts):
     """A verified change of personal data; ``None`` fields were not changed.
 
     Attributes:
@@ -426,47 +438,35 @@ class CustomerChanged:
     event_type: ClassVar[str] = "customer_changed"
     form_ref: str
     verified: tuple[str, ...] = attrs.field(converter=_names)
-    full_name: str | None = attrs.field(default=None, repr=False)
-    phone: str | None = attrs.field(default=None, repr=False)
-    id_number: str | None = attrs.field(default=None, repr=False)
-    address: str | None = attrs.field(default=None, repr=False)
-    email: str | None = attrs.field(default=None, repr=False)
     preferred_contact: ContactMethod | None = None
-    birthday: date | None = attrs.field(default=None, repr=False)
     family: tuple[FamilyMember, ...] | None = attrs.field(
         default=None, converter=_family, repr=False
     )
 
 
 @attrs.frozen(kw_only=True)
-class UnitAcquired:
+class UnitAcquired(_Verified):
     """The customer took a unit (verified)."""
 
     event_type: ClassVar[str] = "unit_acquired"
-    form_ref: str
-    verified: tuple[str, ...] = attrs.field(converter=_names)
     holding: UnitHolding
 
 
 @attrs.frozen(kw_only=True)
-class UnitReleased:
+class UnitReleased(_Verified):
     """The customer no longer holds a unit (verified)."""
 
     event_type: ClassVar[str] = "unit_released"
-    form_ref: str
-    verified: tuple[str, ...] = attrs.field(converter=_names)
     unit_id: str
     until: date
     reason: str
 
 
 @attrs.frozen(kw_only=True)
-class UnitUseChanged:
+class UnitUseChanged(_Verified):
     """The use of a held unit changed (verified)."""
 
     event_type: ClassVar[str] = "unit_use_changed"
-    form_ref: str
-    verified: tuple[str, ...] = attrs.field(converter=_names)
     unit_id: str
     use: UnitUse
     since: date
@@ -975,25 +975,10 @@ def history_of(events: Iterable[ArchiveEvent], field: str) -> tuple[tuple[dateti
     return tuple(found)
 
 
+_BLANK = dict.fromkeys(a.name for a in attrs.fields(_PersonalFacts))
 _REDACTED: Mapping[type[Any], Mapping[str, Any]] = {
-    CustomerRegistered: {
-        "full_name": None,
-        "phone": None,
-        "id_number": None,
-        "address": None,
-        "email": None,
-        "birthday": None,
-        "family": (),
-    },
-    CustomerChanged: {
-        "full_name": None,
-        "phone": None,
-        "id_number": None,
-        "address": None,
-        "email": None,
-        "birthday": None,
-        "family": None,
-    },
+    CustomerRegistered: {**_BLANK, "family": ()},
+    CustomerChanged: {**_BLANK, "family": None},
     TitleCertificateRecorded: {"certificate_no": None},
 }
 
