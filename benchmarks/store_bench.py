@@ -31,14 +31,16 @@ import sqlalchemy as sa
 
 from propcrm.model import TicketStatus
 from propcrm.stores import TicketQuery, open_store
-from propcrm.stores.helpers import dump_event, dump_ticket, load_ticket, to_utc
+from propcrm.stores.helpers import dump_event, load_ticket, to_utc
 from propcrm.stores.memory import MemoryStore
 from propcrm.stores.sql import SqlStore
 from propcrm.testing.store_contract import T0, act, receive
 from propcrm.workflow import commands as c
 
 ROOT = Path(__file__).resolve().parent
-PG_URL = os.environ.get("PROPCRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "PROPCRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 MY_URL = os.environ.get("PROPCRM_TEST_MYSQL_URL", "mysql+pymysql://root:@127.0.0.1:3306/test")
 
 
@@ -49,7 +51,9 @@ def workload(n: int) -> list[tuple[Any, list[Any], Any, list[Any]]]:
         ticket_id = f"b{i:07d}"
         at = T0 + timedelta(minutes=i)
         t1, e1 = receive(ticket_id, project=f"p{i % 3}", at=at)
-        t2, e2 = act(t1, c.DispatchTicket(ticket_id=ticket_id, party="PM", assignee=f"w{i % 7}"), at)
+        t2, e2 = act(
+            t1, c.DispatchTicket(ticket_id=ticket_id, party="PM", assignee=f"w{i % 7}"), at
+        )
         items.append((t1, e1, t2, e2))
     return items
 
@@ -90,12 +94,23 @@ def _event_params(company: str, events: list[Any]) -> list[dict[str, Any]]:
 
 def raw_statements(prefix: str, style: str, pg: bool) -> dict[str, str]:
     """The store's statements as plain SQL in the driver's parameter style."""
+
     def p(name: str) -> str:
         return f":{name}" if style == "named" else f"%({name})s"
 
     cols = list(_ticket_params(*_sample(), None).keys())
-    update_cols = ["status", "kind", "category_code", "assignee", "responsible_party",
-                   "updated_at", "due_at", "is_open", "version", "data"]
+    update_cols = [
+        "status",
+        "kind",
+        "category_code",
+        "assignee",
+        "responsible_party",
+        "updated_at",
+        "due_at",
+        "is_open",
+        "version",
+        "data",
+    ]
     event_cols = ["event_id", "ticket_id", "company_id", "sequence", "type", "occurred_at", "data"]
     q = '"' if pg else ("`" if style == "format" else '"')
     return {
@@ -122,8 +137,14 @@ def _sample() -> tuple[Any]:
     return (_SAMPLE[0],)
 
 
-def bench_raw(connect: Callable[[], Any], sql: dict[str, str], begin: str | None,
-              items: list[Any], queries: int, sqlite_style: bool) -> tuple[float, float]:
+def bench_raw(
+    connect: Callable[[], Any],
+    sql: dict[str, str],
+    begin: str | None,
+    items: list[Any],
+    queries: int,
+    sqlite_style: bool,
+) -> tuple[float, float]:
     conn = connect()
     cur = conn.cursor()
 
@@ -144,8 +165,11 @@ def bench_raw(connect: Callable[[], Any], sql: dict[str, str], begin: str | None
     gc.collect()
     start = time.perf_counter()
     for t1, e1, t2, e2 in items:
-        run_tx(sql["insert_ticket"], _ticket_params(t1, t1.received_at + timedelta(hours=4)),
-               _event_params(t1.scope.company_id, e1))
+        run_tx(
+            sql["insert_ticket"],
+            _ticket_params(t1, t1.received_at + timedelta(hours=4)),
+            _event_params(t1.scope.company_id, e1),
+        )
         params = _ticket_params(t2, t2.received_at + timedelta(days=1))
         params.update(b_ticket_id=t2.ticket_id, b_expected=1, b_company=t2.scope.company_id)
         run_tx(sql["update_ticket"], params, _event_params(t2.scope.company_id, e2))
@@ -171,19 +195,31 @@ def fill_events(path: Path, n_events: int, prefix: str) -> None:
     """``n_events`` events (tickets of ten events each) written straight into the table."""
     ticket, events = receive("TPL")
     for i in range(9):
-        ticket, more = act(ticket, c.AddWorkLog(ticket_id="TPL", note=f"note {i}"),
-                           T0 + timedelta(minutes=i + 1))
+        ticket, more = act(
+            ticket, c.AddWorkLog(ticket_id="TPL", note=f"note {i}"), T0 + timedelta(minutes=i + 1)
+        )
         events += more
     template = [(e, dump_event(e)) for e in events]
     raw = sqlite3.connect(path)
-    statement = (f"INSERT INTO {prefix}events (event_id, ticket_id, company_id, sequence, type, "
-                 "occurred_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    statement = (
+        f"INSERT INTO {prefix}events (event_id, ticket_id, company_id, sequence, type, "
+        "occurred_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
     chunk = []
     for k in range(n_events // len(template)):
         tid = f"T{k:08d}"
         for event, text in template:
-            chunk.append((f"{tid}/{event.sequence}", tid, "c1", event.sequence, event.type,
-                          str(to_utc(event.occurred_at)), text.replace("TPL", tid)))
+            chunk.append(
+                (
+                    f"{tid}/{event.sequence}",
+                    tid,
+                    "c1",
+                    event.sequence,
+                    event.type,
+                    str(to_utc(event.occurred_at)),
+                    text.replace("TPL", tid),
+                )
+            )
         if len(chunk) >= 100_000:
             raw.executemany(statement, chunk)
             chunk.clear()
@@ -240,8 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         saves, found = bench_store(MemoryStore(), items, queries)
         rows.append(("memory", saves, found, "", ""))
 
-    def sql_row(name: str, url: str, connect: Callable[[], Any], style: str,
-                begin: str | None, pg: bool) -> None:
+    def sql_row(
+        name: str, url: str, connect: Callable[[], Any], style: str, begin: str | None, pg: bool
+    ) -> None:
         store = open_store(f"{url}{'&' if '?' in url else '?'}prefix={prefix}")
         assert isinstance(store, SqlStore)
         try:
@@ -252,8 +289,15 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             store.drop_tables()
             store.close()
-        rows.append((name, saves, found, f"{raw_saves:,.0f} / {raw_found:,.0f}",
-                     f"{saves / raw_saves:.0%} / {found / raw_found:.0%}"))
+        rows.append(
+            (
+                name,
+                saves,
+                found,
+                f"{raw_saves:,.0f} / {raw_found:,.0f}",
+                f"{saves / raw_saves:.0%} / {found / raw_found:.0%}",
+            )
+        )
 
     tmp = Path(tempfile.mkdtemp())
     if "sqlite" in wanted:
@@ -265,16 +309,28 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute("PRAGMA synchronous=NORMAL")
             return conn
 
-        sql_row("SQLite (file, WAL) vs sqlite3", f"sqlite:///{db}", sqlite_connect, "named",
-                "BEGIN IMMEDIATE", False)
+        sql_row(
+            "SQLite (file, WAL) vs sqlite3",
+            f"sqlite:///{db}",
+            sqlite_connect,
+            "named",
+            "BEGIN IMMEDIATE",
+            False,
+        )
     skipped = []
     if "postgres" in wanted:
         try:
             import psycopg
 
             dsn = sa.make_url(PG_URL).set(drivername="postgresql").render_as_string(False)
-            sql_row("PostgreSQL vs psycopg", PG_URL, lambda: psycopg.connect(dsn), "pyformat",
-                    None, True)
+            sql_row(
+                "PostgreSQL vs psycopg",
+                PG_URL,
+                lambda: psycopg.connect(dsn),
+                "pyformat",
+                None,
+                True,
+            )
         except Exception as exc:  # a missing server is reported, not fatal
             skipped.append(f"PostgreSQL: {exc}")
     if "mariadb" in wanted:
@@ -282,9 +338,21 @@ def main(argv: list[str] | None = None) -> int:
             import pymysql
 
             u = sa.make_url(MY_URL)
-            sql_row("MariaDB vs pymysql", MY_URL, lambda: pymysql.connect(
-                host=u.host, port=u.port or 3306, user=u.username, password=u.password or "",
-                database=u.database, charset="utf8mb4"), "format", None, False)
+            sql_row(
+                "MariaDB vs pymysql",
+                MY_URL,
+                lambda: pymysql.connect(
+                    host=u.host,
+                    port=u.port or 3306,
+                    user=u.username,
+                    password=u.password or "",
+                    database=u.database,
+                    charset="utf8mb4",
+                ),
+                "format",
+                None,
+                False,
+            )
         except Exception as exc:
             skipped.append(f"MariaDB: {exc}")
 

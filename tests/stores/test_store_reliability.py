@@ -84,7 +84,12 @@ def test_threads_race_on_one_ticket(root: Any) -> None:
         barrier = threading.Barrier(THREADS)
         results: list[tuple[str, Any]] = [("", None)] * THREADS
 
-        def writer(index: int, round_number: int = round_number) -> None:
+        def writer(
+            index: int,
+            round_number: int = round_number,
+            barrier: threading.Barrier = barrier,
+            results: list[tuple[str, Any]] = results,
+        ) -> None:
             note = f"round {round_number} thread {index}"
             new, new_events, version = _worklog(root, "race", note)
             barrier.wait()
@@ -112,8 +117,10 @@ def test_threads_race_on_one_ticket(root: Any) -> None:
     assert [e.payload.note for e in stored[1:]] == [w[0] for w in winners]
     assert replay(stored) == root.get("race")
     assert conflicts == attempts - ROUNDS
-    print(f"\nthread race {type(root).__name__}: attempts={attempts} winners={ROUNDS} "
-          f"conflicts={conflicts} events={len(stored)}")
+    print(
+        f"\nthread race {type(root).__name__}: attempts={attempts} winners={ROUNDS} "
+        f"conflicts={conflicts} events={len(stored)}"
+    )
 
 
 def _process_writer(url: str, name: str, start: Any, out: Any) -> None:
@@ -180,8 +187,10 @@ def test_processes_race_on_one_ticket(
         ]
         assert won + conflicts == 2 * PROCESS_ATTEMPTS
         assert replay(stored) == store.get("race")
-        print(f"\nprocess race {kind}: attempts={2 * PROCESS_ATTEMPTS} winners={won} "
-              f"conflicts={conflicts} events={len(stored)}")
+        print(
+            f"\nprocess race {kind}: attempts={2 * PROCESS_ATTEMPTS} winners={won} "
+            f"conflicts={conflicts} events={len(stored)}"
+        )
     finally:
         cleanup()
 
@@ -250,8 +259,10 @@ def test_sigkill_mid_write_leaves_no_partial_ticket_in_sqlite(tmp_path: Path) ->
     store.close()
     with sqlite3.connect(tmp_path / "kill.db") as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    print(f"\nSIGKILL sqlite: kills={KILLS} during a save={mid_write} "
-          f"complete tickets={len(tickets)} partial tickets=0")
+    print(
+        f"\nSIGKILL sqlite: kills={KILLS} during a save={mid_write} "
+        f"complete tickets={len(tickets)} partial tickets=0"
+    )
     assert mid_write > 0, "no kill landed during a save; the test proved nothing"
 
 
@@ -267,9 +278,7 @@ def _sql(root: Any) -> SqlStore:
 def _corrupt(store: SqlStore, table: str, values: dict[str, Any], **where: Any) -> None:
     t = sa.Table(f"{store.prefix}{table}", sa.MetaData(), autoload_with=store.engine)
     with store.engine.begin() as conn:
-        conn.execute(
-            t.update().where(*(t.c[k] == v for k, v in where.items())).values(**values)
-        )
+        conn.execute(t.update().where(*(t.c[k] == v for k, v in where.items())).values(**values))
 
 
 def test_malformed_ticket_rows_raise_typed_errors_naming_the_ticket(root: Any) -> None:
@@ -352,7 +361,7 @@ def test_driver_errors_are_store_errors(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError):
         store.get("t1")  # the ticket insert was rolled back with the failed event insert
     store.close()
-    with pytest.raises(StoreError, match="unreachable|failed|cannot"):
+    with pytest.raises(StoreError, match=r"unreachable|failed|cannot"):
         open_store("postgresql+psycopg://nobody@127.0.0.1:1/none")
 
 

@@ -14,11 +14,12 @@ try:
 except ImportError:  # collected by the main test run before the package is installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from propcrm_store_example import JsonFileStore
+from propcrm_store_example.plugin import propcrm_register_stores
+
 from propcrm.stores import open_store, register_store
 from propcrm.testing.store_contract import MakeStore, StoreContract, receive
 from propcrm.testing.store_machine import store_machine
-from propcrm_store_example import JsonFileStore
-from propcrm_store_example.plugin import propcrm_register_stores
 
 # The plugin manager registers the scheme from the entry point; registering it here as well is
 # harmless (the same factory) and lets the test run where the manager is not loaded.

@@ -103,11 +103,12 @@ def check_save(ticket: Ticket, new_events: Sequence[Event], expected_version: in
             f"must be a non-negative integer, got {expected_version!r}",
             subject="save",
         )
-    if not isinstance(ticket, Ticket):
+    given: object = ticket  # callers may pass anything; refuse it with a typed error
+    if not isinstance(given, Ticket):
         raise ValidationError.single(
-            "$.ticket", f"expected a Ticket, got {type(ticket).__name__}", subject="save"
+            "$.ticket", f"expected a Ticket, got {type(given).__name__}", subject="save"
         )
-    events = list(new_events)
+    events: list[object] = list(new_events)
     if not events:
         raise ValidationError.single(
             "$.new_events",
@@ -137,7 +138,7 @@ def check_save(ticket: Ticket, new_events: Sequence[Event], expected_version: in
             )
     if errors:
         raise ValidationError(errors, subject="save")
-    last = events[-1]
+    last = new_events[-1]
     if ticket.version != last.sequence:
         errors.append(
             FieldError(
@@ -154,7 +155,7 @@ def check_save(ticket: Ticket, new_events: Sequence[Event], expected_version: in
             )
         )
     if not errors and expected_version == 0:
-        folded = replay(events)  # raises ValidationError for a history not starting at intake
+        folded = replay(new_events)  # raises ValidationError for a history not starting at intake
         if folded != ticket:
             errors.append(
                 FieldError(path="$.ticket", message="the ticket is not the fold of its events")

@@ -23,11 +23,13 @@ org units. Tests name the rule they check; a failure says which promise the stor
 The suite needs pytest and Hypothesis (extra ``testing``); nothing in propcrm imports it.
 """
 
+# ruff: noqa: D102 - each test method is named after the contract rule it checks; the name is its
+# documentation, and the module docstring says how to use the suite.
 from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -62,9 +64,9 @@ from propcrm.workflow import commands as c
 from propcrm.workflow.events import TicketReceived
 
 __all__ = [
+    "T0",
     "MakeStore",
     "StoreContract",
-    "T0",
     "act",
     "receive",
     "renamed_history",
@@ -125,7 +127,10 @@ def renamed_history(events: list[Event], ticket_id: str) -> list[Event]:
             payload = attrs.evolve(payload, idempotency_key=f"{ticket_id}-key")
         renamed.append(
             attrs.evolve(
-                event, ticket_id=ticket_id, event_id=f"{ticket_id}/{event.sequence}", payload=payload
+                event,
+                ticket_id=ticket_id,
+                event_id=f"{ticket_id}/{event.sequence}",
+                payload=payload,
             )
         )
     return renamed
@@ -143,10 +148,9 @@ class StoreContract:
     """
 
     @pytest.fixture
-    def make_store(self) -> Iterator[MakeStore]:
-        """Override: yield a function opening stores over one fresh, empty data set."""
+    def make_store(self) -> MakeStore:
+        """Override: return (or yield) a function opening stores over one fresh data set."""
         raise NotImplementedError("a StoreContract subclass must override the make_store fixture")
-        yield  # pragma: no cover
 
     @pytest.fixture
     def store(self, make_store: MakeStore) -> Store:
@@ -189,7 +193,9 @@ class StoreContract:
             store.events("nope")
 
     def test_personal_data_is_kept(self, store: Store) -> None:
-        owner = CustomerRef(customer_id="o1", name="张伟", phone="13800138000", id_number="110101199001011234")
+        owner = CustomerRef(
+            customer_id="o1", name="张伟", phone="13800138000", id_number="110101199001011234"
+        )
         ticket, events = receive("t1", reporter=owner)
         store.save(ticket, events, 0)
         assert store.get("t1").reporter == owner
@@ -209,7 +215,7 @@ class StoreContract:
     def test_due_at_is_optional_and_naive_refused(self, store: Store) -> None:
         ticket, events = receive("t1")
         with pytest.raises(ValidationError):
-            store.save(ticket, events, 0, due_at=datetime(2026, 3, 3))  # noqa: DTZ001
+            store.save(ticket, events, 0, due_at=datetime(2026, 3, 3))
         with pytest.raises(NotFoundError):
             store.get("t1")
 
@@ -242,14 +248,14 @@ class StoreContract:
     def test_expected_version_ahead_is_a_conflict(self, store: Store) -> None:
         ticket, events = receive("t1")
         store.save(ticket, events, 0)
-        t2, e2 = act(ticket, c.DispatchTicket(ticket_id="t1", party="PM"), T0)
+        t2, _e2 = act(ticket, c.DispatchTicket(ticket_id="t1", party="PM"), T0)
         t3, e3 = act(t2, c.AcceptTicket(ticket_id="t1"), T0)
         with pytest.raises(ConcurrencyError):
             store.save(t3, e3, 2)
         assert store.events("t1") == events
 
     def test_appending_to_a_missing_ticket_is_a_conflict(self, store: Store) -> None:
-        ticket, events = receive("t1")
+        ticket, _events = receive("t1")
         t2, e2 = act(ticket, c.DispatchTicket(ticket_id="t1", party="PM"), T0)
         with pytest.raises(ConcurrencyError) as info:
             store.save(t2, e2, 1)
@@ -262,7 +268,7 @@ class StoreContract:
     def test_gap_in_sequence_is_refused(self, store: Store) -> None:
         ticket, events = receive("t1")
         store.save(ticket, events, 0)
-        t2, e2 = act(ticket, c.DispatchTicket(ticket_id="t1", party="PM"), T0)
+        t2, _e2 = act(ticket, c.DispatchTicket(ticket_id="t1", party="PM"), T0)
         t3, e3 = act(t2, c.AcceptTicket(ticket_id="t1"), T0)
         with pytest.raises(ValidationError) as info:
             store.save(t3, e3, 1)  # skips event 2
@@ -270,7 +276,7 @@ class StoreContract:
         assert store.get("t1") == ticket
 
     def test_event_of_another_ticket_is_refused(self, store: Store) -> None:
-        ticket, events = receive("t1")
+        ticket, _events = receive("t1")
         _, foreign = receive("t2")
         with pytest.raises(ValidationError) as info:
             store.save(ticket, foreign, 0)
@@ -281,7 +287,7 @@ class StoreContract:
     def test_ticket_must_be_at_the_last_events_version(self, store: Store) -> None:
         ticket, events = receive("t1")
         store.save(ticket, events, 0)
-        t2, e2 = act(ticket, c.DispatchTicket(ticket_id="t1", party="PM"), T0)
+        _t2, e2 = act(ticket, c.DispatchTicket(ticket_id="t1", party="PM"), T0)
         with pytest.raises(ValidationError) as info:
             store.save(ticket, e2, 1)  # the old ticket with the new event
         assert "$.ticket.version" in info.value.paths
@@ -295,7 +301,7 @@ class StoreContract:
             store.get("t1")
 
     def test_new_ticket_must_start_with_intake(self, store: Store) -> None:
-        ticket, events = receive("t1")
+        ticket, _events = receive("t1")
         t2, e2 = act(ticket, c.DispatchTicket(ticket_id="t1", party="PM"), T0)
         shifted = [attrs.evolve(e2[0], sequence=1, event_id="t1/1")]
         with pytest.raises(ValidationError):
@@ -501,9 +507,10 @@ class StoreContract:
             received_before=T0 + timedelta(hours=3),
         ) == ["b", "c"]
         # The same instants given in another time zone select the same tickets.
-        assert self._ids(
-            store, received_from=(T0 + timedelta(hours=4)).astimezone(_SHANGHAI)
-        ) == ["e", "f"]
+        assert self._ids(store, received_from=(T0 + timedelta(hours=4)).astimezone(_SHANGHAI)) == [
+            "e",
+            "f",
+        ]
 
     def test_query_by_updated_range(self, store: Store) -> None:
         self._portfolio(store)
@@ -533,11 +540,14 @@ class StoreContract:
         assert self._ids(
             store, kinds=frozenset({TicketKind.REPAIR}), project_ids=frozenset({"p2"})
         ) == ["c"]
-        assert self._ids(
-            store,
-            kinds=frozenset({TicketKind.REPAIR}),
-            statuses=frozenset({TicketStatus.RECEIVED}),
-        ) == []
+        assert (
+            self._ids(
+                store,
+                kinds=frozenset({TicketKind.REPAIR}),
+                statuses=frozenset({TicketStatus.RECEIVED}),
+            )
+            == []
+        )
 
     def test_keyset_pages_cover_everything_once(self, store: Store) -> None:
         self._portfolio(store)
@@ -658,7 +668,9 @@ class StoreContract:
     # -- customers -----------------------------------------------------------------------
 
     def test_customer_reads_back_with_personal_data(self, store: Store) -> None:
-        owner = CustomerRef(customer_id="o1", name="王芳", phone="13912345678", id_number="11010119900101123X")
+        owner = CustomerRef(
+            customer_id="o1", name="王芳", phone="13912345678", id_number="11010119900101123X"
+        )
         store.save_customer(owner)
         assert store.get_customer("o1") == owner
 
@@ -688,7 +700,9 @@ class StoreContract:
             OrgUnit(id="c1", name="物业一公司", level=OrgLevel.COMPANY, parent_id="g1"),
             OrgUnit(id="c2", name="物业二公司", level=OrgLevel.COMPANY, parent_id="g1"),
             OrgUnit(id="sc1", name="服务中心", level=OrgLevel.SERVICE_CENTRE, parent_id="c1"),
-            OrgUnit(id="p1", name="翠湖花园", level=OrgLevel.PROJECT, parent_id="sc1", households=800),
+            OrgUnit(
+                id="p1", name="翠湖花园", level=OrgLevel.PROJECT, parent_id="sc1", households=800
+            ),
             OrgUnit(id="p2", name="滨江府", level=OrgLevel.PROJECT, parent_id="c2"),
         ]
 
@@ -710,10 +724,14 @@ class StoreContract:
     def test_tenant_writes_only_its_own_units(self, make_store: MakeStore) -> None:
         make_store(None).save_org_units(self._org())
         mine = make_store("c1")
-        mine.save_org_units([OrgUnit(id="p3", name="新项目", level=OrgLevel.PROJECT, parent_id="c1")])
+        mine.save_org_units(
+            [OrgUnit(id="p3", name="新项目", level=OrgLevel.PROJECT, parent_id="c1")]
+        )
         assert "p3" in mine.org_tree()
         with pytest.raises(PermissionDeniedError):
-            mine.save_org_units([OrgUnit(id="p4", name="别人的", level=OrgLevel.PROJECT, parent_id="c2")])
+            mine.save_org_units(
+                [OrgUnit(id="p4", name="别人的", level=OrgLevel.PROJECT, parent_id="c2")]
+            )
         with pytest.raises(PermissionDeniedError):
             mine.save_org_units([OrgUnit(id="g1", name="改名", level=OrgLevel.GROUP)])
         assert "p4" not in make_store(None).org_tree()
@@ -721,12 +739,16 @@ class StoreContract:
 
     def test_unit_without_a_company_above_is_refused(self, admin: Store) -> None:
         with pytest.raises(ValidationError):
-            admin.save_org_units([OrgUnit(id="p9", name="孤儿", level=OrgLevel.PROJECT, parent_id="nowhere")])
+            admin.save_org_units(
+                [OrgUnit(id="p9", name="孤儿", level=OrgLevel.PROJECT, parent_id="nowhere")]
+            )
         assert len(admin.org_tree()) == 0
 
     def test_org_unit_is_replaced(self, admin: Store) -> None:
         admin.save_org_units(self._org())
-        admin.save_org_units([OrgUnit(id="p2", name="滨江府二期", level=OrgLevel.PROJECT, parent_id="c2")])
+        admin.save_org_units(
+            [OrgUnit(id="p2", name="滨江府二期", level=OrgLevel.PROJECT, parent_id="c2")]
+        )
         assert admin.org_tree().get("p2").name == "滨江府二期"
         assert len(admin.org_tree()) == 6
 

@@ -119,7 +119,8 @@ class JsonFileStore:
                 actual = None  # another tenant's ticket: reveal nothing
             if actual != expected_version:
                 raise ConcurrencyError(
-                    ticket_id=ticket.ticket_id, expected_version=expected_version,
+                    ticket_id=ticket.ticket_id,
+                    expected_version=expected_version,
                     actual_version=actual,
                 )
             key = ticket.idempotency_key
@@ -127,7 +128,8 @@ class JsonFileStore:
                 for other, _ in f.tickets.values():
                     if other.scope.company_id == company and other.idempotency_key == key:
                         raise DuplicateIntakeError(
-                            ticket_id=ticket.ticket_id, idempotency_key=key,
+                            ticket_id=ticket.ticket_id,
+                            idempotency_key=key,
                             existing_ticket_id=other.ticket_id,
                         )
             f.tickets[ticket.ticket_id] = (ticket, due_at)

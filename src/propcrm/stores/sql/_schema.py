@@ -58,7 +58,6 @@ def _text_type() -> sa.types.TypeEngine[str]:
 def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
     """The tables for ``prefix`` (e.g. ``"propcrm_"``) on ``dialect``."""
     md = sa.MetaData()
-    options = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
     ident = _id_type(dialect)
     short = sa.String(32)
     when = _time_type
@@ -69,7 +68,8 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         sa.Column("step", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("applied_at", when(), nullable=False),
-        **options,  # type: ignore[arg-type]
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
     )
     tickets = sa.Table(
         f"{prefix}tickets",
@@ -94,7 +94,8 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         sa.UniqueConstraint("company_id", "idempotency_key", name=f"{prefix}uq_intake_key"),
         sa.Index(f"{prefix}ix_tickets_company_order", "company_id", "received_at", "ticket_id"),
         sa.Index(f"{prefix}ix_tickets_order", "received_at", "ticket_id"),
-        **options,  # type: ignore[arg-type]
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
     )
     events = sa.Table(
         f"{prefix}events",
@@ -115,7 +116,8 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         sa.UniqueConstraint("ticket_id", "sequence", name=f"{prefix}uq_event_sequence"),
         sa.Index(f"{prefix}ix_events_company_position", "company_id", "position"),
         sqlite_autoincrement=True,  # positions are never reused
-        **options,  # type: ignore[arg-type]
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
     )
     customers = sa.Table(
         f"{prefix}customers",
@@ -123,7 +125,8 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         sa.Column("company_id", ident, primary_key=True),  # "" for the admin bucket
         sa.Column("customer_id", ident, primary_key=True),
         sa.Column("data", text(), nullable=False),
-        **options,  # type: ignore[arg-type]
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
     )
     org_units = sa.Table(
         f"{prefix}org_units",
@@ -133,7 +136,8 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         sa.Column("level", short, nullable=False),
         sa.Column("parent_id", ident),
         sa.Column("data", text(), nullable=False),
-        **options,  # type: ignore[arg-type]
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
     )
     return Tables(
         metadata=md,

@@ -381,11 +381,11 @@ class SqlStore:
                             b_company=ticket.scope.company_id,
                         )
                         if conn.execute(self._update_ticket, params).rowcount != 1:
-                            raise _Conflict
+                            raise _ConflictError
                     conn.execute(
                         self._insert_events, event_rows if len(event_rows) > 1 else event_rows[0]
                     )
-            except (_Conflict, sa_exc.IntegrityError):
+            except (_ConflictError, sa_exc.IntegrityError):
                 self._diagnose(ticket, expected_version)
             except sa_exc.SQLAlchemyError as exc:
                 _raise_store_error(f"saving ticket {ticket.ticket_id!r}", exc)
@@ -556,12 +556,13 @@ class SqlStore:
             .order_by(ev.c.position)
             .limit(batch_size)
         )
+
+        def fetch(conn: sa.Connection) -> list[tuple[int, str, Any]]:
+            rows = conn.execute(statement, {"after": position}).all()
+            return [(int(pos), str(ticket_id), data) for pos, ticket_id, data in rows]
+
         while True:
-            after = position
-            rows = self._read(
-                "reading events",
-                lambda conn, after=after: conn.execute(statement, {"after": after}).all(),
-            )
+            rows = self._read("reading events", fetch)
             if not rows:
                 return
             batch = [
@@ -624,7 +625,9 @@ class SqlStore:
                                 "parent_id": u.parent_id,
                                 "data": dump_org_unit(u),
                             }
-                            for u, c in dict(zip(ids, zip(batch, companies, strict=True))).values()
+                            for u, c in dict(
+                                zip(ids, zip(batch, companies, strict=True), strict=True)
+                            ).values()
                         ],
                     )
             except sa_exc.SQLAlchemyError as exc:
@@ -715,7 +718,7 @@ class SqlStore:
                 _raise_store_error("dropping the tables", exc)
 
 
-class _Conflict(Exception):
+class _ConflictError(Exception):
     """Internal: the optimistic update matched no row."""
 
 
