@@ -321,3 +321,11 @@ def test_out_of_scope_actors_neither_change_nor_read(archive: Archive) -> None:
         {"C1": archive.r}, "C1", actor=inside, reason="r", audit=log.append, at=archive.now
     )
     assert len(log) == 1
+
+
+def test_a_record_round_trips_through_a_revealing_converter(archive: Archive) -> None:
+    record = full(archive)
+    converter = make_converter(reveal_pii=True)
+    cu.register(converter)
+    data = json.loads(json.dumps(converter.unstructure(record), ensure_ascii=False))
+    assert converter.structure(data, cu.CustomerRecord) == record

@@ -266,3 +266,23 @@ def test_each_forum_issue_becomes_a_ticket() -> None:
             title="t",
             issues=[meeting.issues[0], meeting.issues[0]],
         )
+
+
+def test_programme_meeting_and_due_values_round_trip_through_json() -> None:
+    import json
+
+    from propcrm.serialization import make_converter
+
+    converter = make_converter()
+    meeting = r.ForumMeeting(
+        meeting_id="M1",
+        scope=SCOPE,
+        held_on=date(2026, 8, 8),
+        title="t",
+        issues=[r.ForumIssue(issue_id="1", description="d", kind=TicketKind.COMPLAINT)],
+    )
+    [due_one] = r.revisits_due(at=T0, programme=ALL, tickets=[completed()])
+    move_in = r.MoveIn(customer_id="C1", unit_id="U1", scope=SCOPE, moved_in_at=T0)
+    for value in (PROGRAMME, meeting, due_one, move_in, r.Rain(project_id="p1", at=T0)):
+        data = json.loads(json.dumps(converter.unstructure(value)))
+        assert converter.structure(data, type(value)) == value
