@@ -6,6 +6,9 @@ The most used names are re-exported here; each subpackage documents its own:
 - :mod:`propcrm.workflow`: the ticket lifecycle (commands, events, rules, replay);
 - :mod:`propcrm.taxonomy`: the standard issue taxonomy and statutory warranty;
 - :mod:`propcrm.serialization`: JSON at the edges;
+- :mod:`propcrm.stores`: memory and SQL stores behind one contract (``open_store``);
+- :mod:`propcrm.plugins`: the ``propcrm_*`` hooks and the plugin manager;
+- :mod:`propcrm.service`: ``TicketService``, the facade that loads, decides, saves and tells;
 - :mod:`propcrm.errors`: the exception hierarchy.
 """
 
@@ -37,6 +40,8 @@ from propcrm.model import (
     TicketKind,
     TicketStatus,
 )
+from propcrm.service import TicketService
+from propcrm.stores import open_store
 from propcrm.workflow import Event, Lifecycle, LifecycleRules, apply, replay
 
 __all__ = [
@@ -62,11 +67,13 @@ __all__ = [
     "Severity",
     "Ticket",
     "TicketKind",
+    "TicketService",
     "TicketStatus",
     "ValidationError",
     "__version__",
     "apply",
     "errors",
+    "open_store",
     "replay",
     "taxonomy",
 ]

@@ -95,6 +95,9 @@ def get_calendar(name: str) -> BusinessCalendar:
             return built
         entry = _entries.get(name)
         if entry is None:
+            _load_plugins()  # plugin calendars register on first use, never at import
+            entry = _entries.get(name)
+        if entry is None:
             close = difflib.get_close_matches(str(name), list(_entries), n=3, cutoff=0.4)
             raise NotFoundError(
                 "calendar",
@@ -116,9 +119,16 @@ def get_calendar(name: str) -> BusinessCalendar:
 
 
 def calendar_names() -> list[str]:
-    """The registered names, sorted."""
+    """The registered names (plugins' included), sorted."""
+    _load_plugins()
     with _lock:
         return sorted(_entries)
+
+
+def _load_plugins() -> None:
+    from propcrm.plugins import ensure_loaded
+
+    ensure_loaded()
 
 
 def _reset_registry() -> None:
