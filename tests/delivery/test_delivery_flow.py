@@ -417,3 +417,21 @@ def test_actors_act_only_inside_their_org_scope(run: Run) -> None:
             now=run.now,
             actor=elsewhere,
         )
+
+
+def test_keys_wait_for_the_owners_signature(run: Run) -> None:
+    run.do(d.RecordInspection(batch_id="B1", unit_id="U2", inspector="i", checklist=("Q.WP.04",)))
+    run.do(d.BookHandover(batch_id="B1", unit_id="U2", customer_id="C2", appointment_at=run.now))
+    run.do(
+        d.RecordOwnerInspection(
+            batch_id="B1", unit_id="U2", defects=[defect("D9", "Q.DW.01", unit="U2")], signed=False
+        )
+    )
+    error = refused(
+        run, d.HandOverUnit(batch_id="B1", unit_id="U2", keys=("K",)), d.DeliveryRefusedError
+    )
+    assert "has not signed" in str(error)
+    run.do(d.RecordOwnerInspection(batch_id="B1", unit_id="U2", signed=True))
+    run.do(d.HandOverUnit(batch_id="B1", unit_id="U2", keys=("K",)))
+    assert run.b.units["U2"].warranty_defect_ids == ("D9",)
+    refused(run, d.RecordOwnerInspection(batch_id="B1", unit_id="U2"), d.DeliveryRefusedError)

@@ -35,6 +35,7 @@ def full_run(run: Run) -> list[d.DeliveryCommand]:
         d.RecordReinspection(batch_id="B1", task_id="B1/R1", inspector="i", failed=["D1"]),
         d.BookHandover(batch_id="B1", unit_id="U1", customer_id="C1", appointment_at=run.now),
         d.RecordOwnerInspection(batch_id="B1", unit_id="U1", signed=False),
+        d.RecordOwnerInspection(batch_id="B1", unit_id="U1", signed=True),
         d.HandOverUnit(
             batch_id="B1",
             unit_id="U1",

@@ -395,6 +395,9 @@ class BookHandover:
 class RecordOwnerInspection:
     """Record the owner's inspection at the formal delivery (业主验房) and the signed defect list.
 
+    It may be recorded again before the keys are handed over (more defects, or the signature):
+    keys are only handed over once the owner has signed.
+
     Attributes:
         batch_id: The batch.
         unit_id: The unit.
@@ -1025,16 +1028,14 @@ def _payloads(
         ]
     if isinstance(command, RecordOwnerInspection):
         unit = _unit(batch, command, command.unit_id)
-        if unit.stage is not UnitStage.BOOKED:
+        if unit.stage is not UnitStage.BOOKED and unit.stage is not UnitStage.OWNER_INSPECTED:
             raise _refuse(
                 batch,
                 command,
                 "the owner inspects at the booked appointment",
                 subject=f"unit {unit.unit_id!r}",
                 stage=unit.stage.value,
-                hint="book the handover first"
-                if unit.stage is not UnitStage.OWNER_INSPECTED
-                else None,
+                hint="book the handover first" if unit.stage is not UnitStage.HANDED_OVER else None,
             )
         routed = _route(batch, command.defects, unit.unit_id, taxonomy, register)
         recorded_owner = OwnerInspectionRecorded(
@@ -1053,6 +1054,15 @@ def _payloads(
                 hint=None
                 if unit.stage is UnitStage.HANDED_OVER
                 else "record the owner's inspection (and signed defect list) first",
+            )
+        if not unit.owner_signed:
+            raise _refuse(
+                batch,
+                command,
+                "the owner has not signed the defect list",
+                subject=f"unit {unit.unit_id!r}",
+                stage=unit.stage.value,
+                hint="record the owner's inspection again with signed=True",
             )
         return [
             UnitHandedOver(
