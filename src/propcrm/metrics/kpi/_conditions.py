@@ -1,0 +1,193 @@
+"""Row conditions as data: one tree, compiled to Python source and to narwhals expressions.
+
+A condition names fact columns and literal values only, so both engines read the same
+definition. Nulls follow SQL: a comparison with a null column is false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeAlias
+
+import attrs
+
+__all__ = [
+    "TRUE",
+    "All",
+    "AnyOf",
+    "Cmp",
+    "Cond",
+    "IsIn",
+    "IsNull",
+    "Not",
+    "NotNull",
+    "col_names",
+    "to_expr",
+    "to_source",
+]
+
+Literal: TypeAlias = str | int | float | bool
+
+
+@attrs.frozen
+class Cmp:
+    """``column op value``: op is one of ``== != < <= > >=``; false when the column is null.
+
+    Attributes:
+        column: The fact column.
+        op: The comparison.
+        value: A literal.
+    """
+
+    column: str
+    op: str = attrs.field(validator=attrs.validators.in_(("==", "!=", "<", "<=", ">", ">=")))
+    value: Literal
+
+
+def _literals(values: Iterable[Literal]) -> tuple[Literal, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class IsIn:
+    """``column`` is one of ``values`` (false when null).
+
+    Attributes:
+        column: The fact column.
+        values: The accepted literals.
+    """
+
+    column: str
+    values: tuple[Literal, ...] = attrs.field(converter=_literals)
+
+
+@attrs.frozen
+class NotNull:
+    """``column`` has a value.
+
+    Attributes:
+        column: The fact column.
+    """
+
+    column: str
+
+
+@attrs.frozen
+class IsNull:
+    """``column`` has no value.
+
+    Attributes:
+        column: The fact column.
+    """
+
+    column: str
+
+
+@attrs.frozen
+class Not:
+    """The negation of a condition (null-safe: every leaf is already true or false).
+
+    Attributes:
+        cond: The condition negated.
+    """
+
+    cond: Cond
+
+
+def _conds(values: Iterable[Cond]) -> tuple[Cond, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class All:
+    """Every condition holds (true when empty).
+
+    Attributes:
+        conds: The conditions.
+    """
+
+    conds: tuple[Cond, ...] = attrs.field(converter=_conds)
+
+
+@attrs.frozen
+class AnyOf:
+    """At least one condition holds (false when empty).
+
+    Attributes:
+        conds: The conditions.
+    """
+
+    conds: tuple[Cond, ...] = attrs.field(converter=_conds)
+
+
+Cond: TypeAlias = Cmp | IsIn | NotNull | IsNull | Not | All | AnyOf
+
+#: The condition that always holds.
+TRUE: Cond = All(())
+
+
+def col_names(cond: Cond) -> set[str]:
+    """Every column a condition reads."""
+    if isinstance(cond, Cmp | IsIn | NotNull | IsNull):
+        return {cond.column}
+    if isinstance(cond, Not):
+        return col_names(cond.cond)
+    out: set[str] = set()
+    for c in cond.conds:
+        out |= col_names(c)
+    return out
+
+
+def to_source(cond: Cond, row: str = "r") -> str:
+    """Python source of a boolean expression over the mapping named ``row``."""
+    if isinstance(cond, Cmp):
+        ref = f"{row}[{cond.column!r}]"
+        if cond.op in ("==", "!="):
+            return f"({ref} {cond.op} {cond.value!r} and {ref} is not None)"
+        return f"({ref} is not None and {ref} {cond.op} {cond.value!r})"
+    if isinstance(cond, IsIn):
+        return f"({row}[{cond.column!r}] in {frozenset(cond.values)!r})"
+    if isinstance(cond, NotNull):
+        return f"({row}[{cond.column!r}] is not None)"
+    if isinstance(cond, IsNull):
+        return f"({row}[{cond.column!r}] is None)"
+    if isinstance(cond, Not):
+        return f"(not {to_source(cond.cond, row)})"
+    if not cond.conds:
+        return "True" if isinstance(cond, All) else "False"
+    joiner = " and " if isinstance(cond, All) else " or "
+    return "(" + joiner.join(to_source(c, row) for c in cond.conds) + ")"
+
+
+def to_expr(cond: Cond, nw: Any) -> Any:
+    """A narwhals boolean expression, nulls filled with false so sums count exactly."""
+    return _expr(cond, nw).fill_null(False)
+
+
+def _expr(cond: Cond, nw: Any) -> Any:
+    if isinstance(cond, Cmp):
+        c = nw.col(cond.column)
+        v = cond.value
+        ops = {
+            "==": lambda: c == v,
+            "!=": lambda: c != v,
+            "<": lambda: c < v,
+            "<=": lambda: c <= v,
+            ">": lambda: c > v,
+            ">=": lambda: c >= v,
+        }
+        return ops[cond.op]().fill_null(False)
+    if isinstance(cond, IsIn):
+        return nw.col(cond.column).is_in(list(cond.values)).fill_null(False)
+    if isinstance(cond, NotNull):
+        return ~nw.col(cond.column).is_null()
+    if isinstance(cond, IsNull):
+        return nw.col(cond.column).is_null()
+    if isinstance(cond, Not):
+        return ~_expr(cond.cond, nw)
+    if not cond.conds:
+        return nw.lit(isinstance(cond, All))
+    out = _expr(cond.conds[0], nw)
+    for c in cond.conds[1:]:
+        out = (out & _expr(c, nw)) if isinstance(cond, All) else (out | _expr(c, nw))
+    return out

@@ -1,0 +1,365 @@
+"""What both engines share: the slot plan of a KPI set, and the finaliser.
+
+Each KPI needs a few per-group statistics ("slots"): counts of rows meeting a condition,
+sums and counts of a column, medians and 90th percentiles. An engine fills the slots per group;
+the finaliser, the same code for both engines, turns slots into values, so the engines can only
+disagree on the slots themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import attrs
+
+from propcrm.errors import ValidationError
+from propcrm.metrics.kpi._conditions import All, Cond, NotNull
+from propcrm.metrics.kpi._definitions import (
+    Aggregation,
+    KpiDefinition,
+    kpi_definitions,
+)
+from propcrm.metrics.kpi._facts import DIMENSIONS, date_to_epoch
+from propcrm.metrics.kpi._periods import check_period, period_days, period_label
+from propcrm.model import OrgTree
+
+__all__ = [
+    "GroupSlots",
+    "Households",
+    "KpiValue",
+    "Plan",
+    "Slot",
+    "check_group_by",
+    "finalise",
+    "linear_quantile",
+    "make_plan",
+    "resolve_definitions",
+    "sources_of",
+    "window_bounds",
+]
+
+#: Org dimensions from the finest up: the first one grouped by gives the household count.
+_ORG_DIMS = ("building", "project", "service_centre", "company")
+
+
+@attrs.frozen
+class Slot:
+    """One per-group statistic.
+
+    Attributes:
+        stat: ``count``, ``sum``, ``nonnull``, ``median`` or ``p90``.
+        cond: The rows it covers.
+        column: The value column (all but ``count``).
+    """
+
+    stat: str
+    cond: Cond
+    column: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """The slots of a KPI set, per source and cohort date column.
+
+    Attributes:
+        slots: ``(source, date column)`` → the slots filled per group.
+        index: KPI name → ``(source, date column, slot positions)``.
+        definitions: The KPIs, in output order.
+    """
+
+    slots: Mapping[tuple[str, str], tuple[Slot, ...]]
+    index: Mapping[str, tuple[str, str, tuple[int, ...]]]
+    definitions: tuple[KpiDefinition, ...]
+
+
+def make_plan(definitions: Sequence[KpiDefinition]) -> Plan:
+    """Work out the slots each cohort's group-by must fill."""
+    slots: dict[tuple[str, str], list[Slot]] = {}
+    index: dict[str, tuple[str, str, tuple[int, ...]]] = {}
+
+    def slot(key: tuple[str, str], s: Slot) -> int:
+        bucket = slots.setdefault(key, [])
+        if s not in bucket:
+            bucket.append(s)
+        return bucket.index(s)
+
+    for d in definitions:
+        key = (d.source.value, d.cohort.date_column)
+        rows = d.row_filter
+        agg = d.aggregation
+        pos: tuple[int, ...]
+        if agg is Aggregation.RATIO:
+            pos = (
+                slot(key, Slot("count", All((rows, d.numerator, d.denominator)))),
+                slot(key, Slot("count", All((rows, d.denominator)))),
+            )
+        elif agg in (Aggregation.COUNT, Aggregation.PER_HOUSEHOLD):
+            pos = (slot(key, Slot("count", All((rows, d.numerator)))),)
+        else:
+            assert d.value_column is not None
+            cond = All((rows, d.numerator, NotNull(d.value_column)))
+            stat = {Aggregation.MEDIAN: "median", Aggregation.P90: "p90", Aggregation.MEAN: "sum"}
+            pos = (
+                slot(key, Slot(stat[agg], cond, d.value_column)),
+                slot(key, Slot("nonnull", cond, d.value_column)),
+            )
+        index[d.name] = (key[0], key[1], pos)
+    return Plan(
+        slots={k: tuple(v) for k, v in slots.items()},
+        index=index,
+        definitions=tuple(definitions),
+    )
+
+
+def resolve_definitions(
+    definitions: Iterable[KpiDefinition | str] | None, extra: Iterable[KpiDefinition] = ()
+) -> tuple[KpiDefinition, ...]:
+    """The KPIs to compute: names or definitions (default: every registered KPI), plus extras.
+
+    Raises:
+        ValidationError: Two different definitions share a name.
+        NotFoundError: A name is not registered.
+    """
+    from propcrm.metrics.kpi._definitions import get_kpi
+
+    chosen = kpi_definitions() if definitions is None else tuple(definitions)
+    out: dict[str, KpiDefinition] = {}
+    for item in (*chosen, *extra):
+        d = get_kpi(item) if isinstance(item, str) else item
+        if d.name in out and out[d.name] != d:
+            raise ValidationError.single(
+                "$.definitions", f"two different KPIs are named {d.name!r}", subject="KPI set"
+            )
+        out[d.name] = d
+    return tuple(out.values())
+
+
+def check_group_by(group_by: Sequence[str], period: str | None) -> None:
+    """Raise ``ValidationError`` naming every unknown dimension."""
+    check_period(period)
+    bad = [g for g in group_by if g not in DIMENSIONS]
+    if bad:
+        raise ValidationError.single(
+            "$.group_by",
+            "unknown dimension " + ", ".join(repr(b) for b in bad),
+            hint="use any of " + ", ".join(DIMENSIONS),
+        )
+
+
+def window_bounds(window: tuple[date, date] | None, offset_hours: int) -> tuple[int, int] | None:
+    """Epoch-second bounds ``[start, end)`` of a date window, local midnights."""
+    if window is None:
+        return None
+    start, end = window
+    if end <= start:
+        raise ValidationError.single("$.window", f"the window {start} to {end} is empty")
+    return date_to_epoch(start, offset_hours), date_to_epoch(end, offset_hours)
+
+
+@attrs.frozen(kw_only=True)
+class Households:
+    """Households per org unit, the denominator of per-household KPIs.
+
+    Attributes:
+        by_unit: Org unit id → households.
+        total: Households of the whole scope, used when no org dimension is grouped by.
+    """
+
+    by_unit: Mapping[str, int] = attrs.field(factory=dict)
+    total: int | None = None
+
+    @classmethod
+    def from_tree(cls, tree: OrgTree, *, occupied: bool = False) -> Households:
+        """Every unit's households (or occupied households) from an org tree."""
+        by_unit = {u.id: tree.households(u.id, occupied=occupied) for u in tree}
+        roots = [u.id for u in tree if u.parent_id is None]
+        return cls(by_unit=by_unit, total=sum(by_unit[r] for r in roots))
+
+
+def linear_quantile(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile of sorted ``values`` with linear interpolation (numpy's default)."""
+    n = len(values)
+    if n == 0:
+        return None
+    h = (n - 1) * q
+    lo = math.floor(h)
+    hi = min(lo + 1, n - 1)
+    return values[lo] + (h - lo) * (values[hi] - values[lo])
+
+
+@attrs.frozen(kw_only=True)
+class KpiValue:
+    """One KPI for one group, saying what it counted.
+
+    Attributes:
+        kpi: The KPI's name.
+        label_zh: Chinese label.
+        label_en: English label.
+        group: ``(dimension, value)`` pairs of the group, in the order grouped by.
+        period: The period label (``2026-03``), or ``None`` without period grouping.
+        numerator: Rows counted on top (``None`` for statistics of values).
+        denominator: Rows (or households, or values) below; ``None`` for counts.
+        value: The KPI; ``None`` when the denominator is zero or there are no values.
+        unit: What the value measures.
+        direction: ``higher`` or ``lower`` is better.
+        target: The target compared with.
+        met: Whether the value meets the target; ``None`` without a value or target.
+        cohort: The cohort rule.
+        exclusions: What was left out.
+    """
+
+    kpi: str
+    label_zh: str
+    label_en: str
+    group: tuple[tuple[str, str | None], ...]
+    period: str | None
+    numerator: float | None
+    denominator: float | None
+    value: float | None
+    unit: str
+    direction: str
+    target: float | None
+    met: bool | None
+    cohort: str
+    exclusions: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A flat record: group dimensions become columns."""
+        out: dict[str, Any] = {"kpi": self.kpi, **dict(self.group), "period": self.period}
+        for name in (
+            "numerator",
+            "denominator",
+            "value",
+            "unit",
+            "direction",
+            "target",
+            "met",
+            "cohort",
+        ):
+            out[name] = getattr(self, name)
+        out["exclusions"] = ",".join(self.exclusions)
+        out["label_zh"] = self.label_zh
+        out["label_en"] = self.label_en
+        return out
+
+
+#: Per group key (dimension values, then period key or ``None``): the slot values.
+GroupSlots = Mapping[tuple[Any, ...], Sequence[float | None]]
+
+
+def _num(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def _count(value: Any) -> int:
+    v = _num(value)
+    return 0 if v is None else int(v)
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
+    return tuple((1, "") if v is None else (0, v) for v in key)
+
+
+def finalise(
+    plan: Plan,
+    groups: Mapping[tuple[str, str], GroupSlots],
+    *,
+    group_by: Sequence[str],
+    period: str | None,
+    households: Households | None,
+    targets: Mapping[str, float] | None = None,
+    window: tuple[date, date] | None = None,
+) -> tuple[KpiValue, ...]:
+    """Turn filled slots into KPI values, KPI by KPI, groups sorted."""
+    out: list[KpiValue] = []
+    org_dim = next((g for g in _ORG_DIMS if g in group_by), None)
+    for d in plan.definitions:
+        source, column, pos = plan.index[d.name]
+        by_group = groups.get((source, column), {})
+        target = (targets or {}).get(d.name, d.target)
+        for key in sorted(by_group, key=_sort_key):
+            slots = by_group[key]
+            pkey = key[-1] if period is not None else None
+            num: float | None
+            den: float | None
+            value: float | None
+            agg = d.aggregation
+            if agg is Aggregation.RATIO:
+                num, den = _count(slots[pos[0]]), _count(slots[pos[1]])
+                value = num / den if den else None
+            elif agg is Aggregation.COUNT:
+                num, den = _count(slots[pos[0]]), None
+                value = float(num)
+            elif agg is Aggregation.PER_HOUSEHOLD:
+                num = _count(slots[pos[0]])
+                den = _households(households, org_dim, group_by, key)
+                value = None if not den else num / den * d.scale
+                if value is not None and d.annualise:
+                    days = _days(pkey, period, window)
+                    value = None if days is None else value * 365 / days
+            else:
+                n = _count(slots[pos[1]])
+                stat = _num(slots[pos[0]])
+                num, den = None, n
+                if stat is None or n == 0:
+                    value = None
+                elif agg is Aggregation.MEAN:
+                    value = round(stat / n * d.value_scale, 3)
+                else:
+                    value = round(stat * d.value_scale, 3)
+            out.append(
+                KpiValue(
+                    kpi=d.name,
+                    label_zh=d.label_zh,
+                    label_en=d.label_en,
+                    group=tuple(
+                        (g, None if v is None else str(v))
+                        for g, v in zip(group_by, key, strict=False)
+                    ),
+                    period=None
+                    if pkey is None or period is None
+                    else period_label(int(pkey), period),
+                    numerator=num,
+                    denominator=den,
+                    value=value,
+                    unit=d.unit.value,
+                    direction=d.direction.value,
+                    target=target,
+                    met=d.met(value, target),
+                    cohort=d.cohort.value,
+                    exclusions=tuple(sorted(x.value for x in d.exclusions)),
+                )
+            )
+    return tuple(out)
+
+
+def _households(
+    households: Households | None,
+    org_dim: str | None,
+    group_by: Sequence[str],
+    key: tuple[Any, ...],
+) -> int | None:
+    if households is None:
+        return None
+    if org_dim is None:
+        return households.total
+    unit = key[list(group_by).index(org_dim)]
+    return None if unit is None else households.by_unit.get(str(unit))
+
+
+def _days(pkey: Any, period: str | None, window: tuple[date, date] | None) -> int | None:
+    if period is not None and pkey is not None:
+        return period_days(int(pkey), period)
+    if window is not None:
+        return (window[1] - window[0]).days
+    return None
+
+
+def sources_of(plan: Plan) -> set[str]:
+    """The sources a plan reads."""
+    return {s for s, _ in plan.slots}

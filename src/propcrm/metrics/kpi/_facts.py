@@ -1,0 +1,458 @@
+"""Ticket facts: one flat row per ticket, folded from its events in one pass.
+
+Times are epoch seconds (UTC); durations are seconds. A row says everything the KPI
+definitions read, so the dataframe engine never needs the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+
+from propcrm.errors import ValidationError
+from propcrm.metrics.calendar import BusinessCalendar
+from propcrm.metrics.calendar._sources import require_module
+from propcrm.metrics.sla import PolicySet, SlaTarget, evaluate
+from propcrm.model import SurveyDefinition, SurveyResponse
+from propcrm.workflow import Event
+from propcrm.workflow import events as e
+
+__all__ = [
+    "DIMENSIONS",
+    "FACT_COLUMNS",
+    "SURVEY_COLUMNS",
+    "FactOptions",
+    "Row",
+    "facts_to_arrow",
+    "histories_from_events",
+    "survey_facts",
+    "ticket_facts",
+    "write_parquet",
+]
+
+Row = dict[str, Any]
+
+#: Ticket-fact columns and their Arrow types (``str``, ``int`` = int64, ``bool``).
+FACT_COLUMNS: dict[str, str] = {
+    "ticket_id": "str",
+    "kind": "str",
+    "channel": "str",
+    "priority": "str",
+    "severity": "str",
+    "category": "str",
+    "category_class": "str",
+    "category_discipline": "str",
+    "company": "str",
+    "service_centre": "str",
+    "project": "str",
+    "building": "str",
+    "responsible_party": "str",
+    "contractor": "str",
+    "assignee": "str",
+    "status": "str",
+    "is_open": "bool",
+    "voided": "bool",
+    "merged": "bool",
+    "invalid": "bool",
+    "received_at": "int",
+    "first_response_at": "int",
+    "dispatched_at": "int",
+    "accepted_at": "int",
+    "arrived_at": "int",
+    "first_completed_at": "int",
+    "completed_at": "int",
+    "closed_at": "int",
+    "first_revisit_at": "int",
+    "revisited_at": "int",
+    "last_follow_up_at": "int",
+    "first_response_s": "int",
+    "handoff_s": "int",
+    "resolution_s": "int",
+    "first_response_bs": "int",
+    "handoff_bs": "int",
+    "resolution_bs": "int",
+    "revisit_delay_s": "int",
+    "rework_gap_s": "int",
+    "reopen_count": "int",
+    "abnormal_close": "bool",
+    "escalation_rank": "int",
+    "revisit_count": "int",
+    "revisit_satisfied": "bool",
+    "age_s": "int",
+    "since_follow_up_s": "int",
+    **{f"sla_{t.value}": "str" for t in SlaTarget},
+}
+
+#: Survey-fact columns: the grouping columns of tickets (mostly null) plus the answers.
+SURVEY_COLUMNS: dict[str, str] = {
+    "response_id": "str",
+    "survey_id": "str",
+    "kind": "str",
+    "channel": "str",
+    "priority": "str",
+    "severity": "str",
+    "category": "str",
+    "category_class": "str",
+    "category_discipline": "str",
+    "company": "str",
+    "service_centre": "str",
+    "project": "str",
+    "building": "str",
+    "responsible_party": "str",
+    "contractor": "str",
+    "assignee": "str",
+    "answered_at": "int",
+    "satisfied": "bool",
+    "index_milli": "int",
+}
+
+#: Grouping dimensions and the fact column each reads.
+DIMENSIONS: dict[str, str] = {
+    "company": "company",
+    "service_centre": "service_centre",
+    "project": "project",
+    "building": "building",
+    "category": "category",
+    "category_class": "category_class",
+    "category_discipline": "category_discipline",
+    "kind": "kind",
+    "channel": "channel",
+    "responsible_party": "responsible_party",
+    "contractor": "contractor",
+    "assignee": "assignee",
+    "priority": "priority",
+    "severity": "severity",
+}
+
+
+def _is_contractor(party: str | None) -> bool:
+    return party is not None and (party == "GC" or party.startswith("SUB-"))
+
+
+@attrs.frozen(kw_only=True)
+class FactOptions:
+    """How histories become facts.
+
+    Attributes:
+        as_of: The instant the facts describe: later events are ignored, and the open
+            tickets' age and time since follow-up are measured to it. ``None`` keeps every
+            event and leaves ``age_s`` and ``since_follow_up_s`` empty.
+        calendar: Business calendar for the ``*_bs`` columns (empty without one).
+        policies: SLA policies for the ``sla_*`` columns (empty without); evaluated at
+            ``as_of``, or at the ticket's latest event.
+        calendars: Calendars by name for the SLA engine (default: the registry).
+        rollup: Maps a category code to ``(class, discipline)``; the default splits the
+            code at its dots, which is what ``propcrm.taxonomy.standard().rollup`` does for
+            codes it knows.
+    """
+
+    as_of: datetime | None = None
+    calendar: BusinessCalendar | None = None
+    policies: PolicySet | None = None
+    calendars: Mapping[str, BusinessCalendar] | None = None
+    rollup: Callable[[str], tuple[str | None, str | None]] | None = None
+
+
+def _split_rollup(code: str) -> tuple[str | None, str | None]:
+    parts = code.split(".")
+    return parts[0], (".".join(parts[:2]) if len(parts) >= 2 else None)
+
+
+def _ts(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+_TYPES = {cls: cls.event_type for cls in e.EVENT_TYPES.values()}
+
+
+def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -> Row:
+    """Fold one ticket's events into its fact row.
+
+    Raises:
+        ValidationError: The history is empty or does not start with ``ticket_received``.
+    """
+    opts = options or FactOptions()
+    as_of = opts.as_of
+    limit = None if as_of is None else _ts(as_of)
+    it = iter(history)
+    first = next(it, None)
+    if first is None or not isinstance(first.payload, e.TicketReceived):
+        raise ValidationError.single(
+            "$[0]", "a history starts with ticket_received", subject="ticket history"
+        )
+    p0 = first.payload
+    received = _ts(first.occurred_at)
+    scope = p0.scope
+    loc = p0.location
+    r: Row = {
+        "ticket_id": first.ticket_id,
+        "kind": p0.kind.value,
+        "channel": p0.channel.value,
+        "priority": p0.priority.value,
+        "severity": p0.severity.value,
+        "category": p0.category_code,
+        "company": scope.company_id,
+        "service_centre": scope.service_centre_id,
+        "project": scope.project_id,
+        "building": loc.building_id if loc is not None else None,
+        "responsible_party": p0.responsible_party,
+        "assignee": None,
+        "received_at": received,
+    }
+    status = "received"
+    paused_from = abnormal_from = "received"
+    first_response = dispatched = accepted = arrived = None
+    first_completed = completed = closed = None
+    first_revisit = revisited = follow_up = None
+    rework_gap = None
+    reopens = revisits = rank = 0
+    abnormal = invalid = False
+    satisfied: bool | None = None
+    used: list[Event] = [first]
+    last = first
+    for event in it:
+        t = _ts(event.occurred_at)
+        if limit is not None and t > limit:
+            break
+        used.append(event)
+        last = event
+        p = event.payload
+        kind = p.event_type
+        if kind == "work_log_added" or kind == "follow_up_recorded":
+            follow_up = t
+        elif kind == "customer_responded":
+            if first_response is None:
+                first_response = t
+        elif kind == "ticket_dispatched" or kind == "ticket_reassigned":
+            assert isinstance(p, e.TicketDispatched | e.TicketReassigned)
+            status = "dispatched"
+            if p.party is not None:
+                r["responsible_party"] = p.party
+            r["assignee"] = p.assignee
+            if dispatched is None:
+                dispatched = t
+        elif kind == "ticket_accepted":
+            status = "accepted"
+            if accepted is None:
+                accepted = t
+        elif kind == "ticket_bounced_back":
+            status = "received"
+            r["assignee"] = None
+        elif kind == "handler_arrived":
+            status = "arrived"
+            if arrived is None:
+                arrived = t
+        elif kind == "work_started":
+            status = "in_progress"
+        elif kind == "ticket_paused":
+            paused_from, status = status, "paused"
+        elif kind == "ticket_resumed":
+            status = paused_from
+        elif kind == "ticket_completed":
+            status = "completed"
+            completed = t
+            if first_completed is None:
+                first_completed = t
+        elif kind == "revisit_recorded":
+            assert isinstance(p, e.RevisitRecorded)
+            if status == "completed":
+                status = "revisited"
+            revisits += 1
+            revisited = t
+            if first_revisit is None:
+                first_revisit = t
+            satisfied = p.satisfaction.is_satisfied
+        elif kind == "ticket_closed":
+            assert isinstance(p, e.TicketClosed)
+            status = "closed"
+            closed = t
+            abnormal = p.abnormal
+        elif kind == "ticket_reopened":
+            status = "reopened"
+            reopens += 1
+            if first_completed is not None and rework_gap is None:
+                rework_gap = t - first_completed
+            completed = closed = None
+            abnormal = False
+        elif kind == "ticket_classified":
+            assert isinstance(p, e.TicketClassified)
+            if p.category_code is not None:
+                r["category"] = p.category_code
+            for name in ("kind", "priority", "severity"):
+                value = getattr(p, name)
+                if value is not None:
+                    r[name] = value.value
+            if p.responsible_party is not None:
+                r["responsible_party"] = p.responsible_party
+        elif kind == "ticket_escalated":
+            assert isinstance(p, e.TicketEscalated)
+            rank = max(rank, p.level.rank)
+        elif kind == "ticket_merged":
+            status = "merged"
+        elif kind == "ticket_voided":
+            status = "voided"
+        elif kind == "complaint_marked_invalid":
+            invalid = True
+        elif kind == "abnormal_close_requested":
+            abnormal_from, status = status, "pending_abnormal_close"
+        elif kind == "abnormal_close_rejected":
+            status = abnormal_from
+    code = r["category"]
+    if code is None:
+        r["category_class"] = r["category_discipline"] = None
+    else:
+        r["category_class"], r["category_discipline"] = (opts.rollup or _split_rollup)(code)
+    party = r["responsible_party"]
+    r["contractor"] = party if _is_contractor(party) else None
+    is_open = status not in ("closed", "voided", "merged")
+    handoff_at = dispatched if dispatched is not None else accepted
+    r.update(
+        status=status,
+        is_open=is_open,
+        voided=status == "voided",
+        merged=status == "merged",
+        invalid=invalid,
+        first_response_at=first_response,
+        dispatched_at=dispatched,
+        accepted_at=accepted,
+        arrived_at=arrived,
+        first_completed_at=first_completed,
+        completed_at=completed,
+        closed_at=closed,
+        first_revisit_at=first_revisit,
+        revisited_at=revisited,
+        last_follow_up_at=follow_up,
+        first_response_s=None if first_response is None else first_response - received,
+        handoff_s=None if handoff_at is None else handoff_at - received,
+        resolution_s=None if completed is None else completed - received,
+        revisit_delay_s=(
+            None
+            if revisited is None or completed is None or revisited < completed
+            else revisited - completed
+        ),
+        rework_gap_s=rework_gap,
+        reopen_count=reopens,
+        abnormal_close=abnormal and closed is not None,
+        escalation_rank=rank,
+        revisit_count=revisits,
+        revisit_satisfied=satisfied,
+    )
+    if limit is not None and is_open:
+        r["age_s"] = limit - received
+        r["since_follow_up_s"] = limit - max(received, follow_up or received)
+    else:
+        r["age_s"] = r["since_follow_up_s"] = None
+    cal = opts.calendar
+    for name, end in (
+        ("first_response_bs", first_response),
+        ("handoff_bs", handoff_at),
+        ("resolution_bs", completed),
+    ):
+        if cal is None or end is None:
+            r[name] = None
+        else:
+            start_dt = first.occurred_at
+            end_dt = start_dt + timedelta(seconds=end - received)
+            r[name] = int(cal.elapsed(start_dt, end_dt).total_seconds())
+    for target in SlaTarget:
+        r[f"sla_{target.value}"] = None
+    if opts.policies is not None:
+        at = as_of if as_of is not None else last.occurred_at
+        report = evaluate(used, opts.policies, at, calendars=opts.calendars)
+        for state in report.targets:
+            key = f"sla_{state.target.value}"
+            if r[key] is None:
+                r[key] = state.status.value
+    return r
+
+
+def histories_from_events(events: Iterable[Event]) -> Iterator[list[Event]]:
+    """Split a stream of events, each ticket's events contiguous, into histories."""
+    current: list[Event] = []
+    for event in events:
+        if current and event.ticket_id != current[0].ticket_id:
+            yield current
+            current = []
+        current.append(event)
+    if current:
+        yield current
+
+
+_CN = timezone(timedelta(hours=8))
+
+
+def date_to_epoch(day: date, utc_offset_hours: int = 8) -> int:
+    """Epoch seconds of local midnight of ``day`` at a fixed UTC offset."""
+    tz = _CN if utc_offset_hours == 8 else timezone(timedelta(hours=utc_offset_hours))
+    return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
+
+
+def survey_facts(
+    responses: Iterable[SurveyResponse],
+    definitions: Mapping[str, SurveyDefinition] | Iterable[SurveyDefinition] = (),
+    *,
+    utc_offset_hours: int = 8,
+) -> Iterator[Row]:
+    """One fact row per survey response.
+
+    ``answered_at`` is local midnight of the answer day (at ``utc_offset_hours``);
+    ``index_milli`` is the satisfaction index in thousandths of a point (exact integer sums),
+    empty when the survey's definition is not given or nothing was scored.
+    """
+    if isinstance(definitions, Mapping):
+        by_id = dict(definitions)
+    else:
+        by_id = {d.survey_id: d for d in definitions}
+    for resp in responses:
+        survey = by_id.get(resp.survey_id)
+        index = None if survey is None else survey.index(resp)
+        row: Row = dict.fromkeys(SURVEY_COLUMNS)
+        row.update(
+            response_id=resp.response_id,
+            survey_id=resp.survey_id,
+            channel=resp.channel.value,
+            company=resp.scope.company_id,
+            service_centre=resp.scope.service_centre_id,
+            project=resp.scope.project_id,
+            answered_at=date_to_epoch(resp.answered_on, utc_offset_hours),
+            satisfied=resp.is_satisfied,
+            index_milli=None if index is None else round(index * 1000),
+        )
+        yield row
+
+
+def _arrow_type(pa: Any, kind: str) -> Any:
+    return {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_()}[kind]
+
+
+def facts_to_arrow(rows: Iterable[Row], *, columns: Mapping[str, str] = FACT_COLUMNS) -> Any:
+    """Fact rows as a ``pyarrow.Table`` with a fixed schema.
+
+    Raises:
+        OptionalDependencyError: pyarrow is not installed.
+    """
+    pa = require_module("pyarrow", extra="frames", feature="exporting KPI facts")
+    data: dict[str, list[Any]] = {name: [] for name in columns}
+    appenders = [(data[name].append, name) for name in columns]
+    for row in rows:
+        for append, name in appenders:
+            append(row.get(name))
+    schema = pa.schema([(name, _arrow_type(pa, kind)) for name, kind in columns.items()])
+    return pa.table(data, schema=schema)
+
+
+def write_parquet(
+    rows: Iterable[Row], path: str, *, columns: Mapping[str, str] = FACT_COLUMNS
+) -> int:
+    """Write fact rows to a Parquet file; returns the number of rows.
+
+    Raises:
+        OptionalDependencyError: pyarrow is not installed.
+    """
+    table = facts_to_arrow(rows, columns=columns)
+    pq = require_module("pyarrow.parquet", extra="frames", feature="writing KPI facts")
+    pq.write_table(table, path)
+    return int(table.num_rows)

@@ -1,0 +1,237 @@
+"""The dataframe engine: the same slots, written once in narwhals for every backend.
+
+narwhals and pyarrow are imported lazily, when a frame is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from types import ModuleType
+from typing import Any
+
+from propcrm.metrics.calendar._sources import OptionalDependencyError, require_module
+from propcrm.metrics.kpi._conditions import to_expr
+from propcrm.metrics.kpi._definitions import KpiDefinition
+from propcrm.metrics.kpi._engine import (
+    Households,
+    KpiValue,
+    Plan,
+    Slot,
+    check_group_by,
+    finalise,
+    make_plan,
+    resolve_definitions,
+    window_bounds,
+)
+from propcrm.metrics.kpi._facts import DIMENSIONS
+from propcrm.metrics.kpi._periods import with_period
+
+__all__ = ["compute_frame", "frame_slots", "values_to_frame"]
+
+_FEATURE = "computing KPIs on a dataframe"
+
+
+def _nw() -> ModuleType:
+    return require_module("narwhals", extra="frames", feature=_FEATURE)
+
+
+def _slot_input(nw: Any, s: Slot) -> Any:
+    """The per-row input of a slot: 0/1 for counts, the value or null for statistics."""
+    cond = to_expr(s.cond, nw)
+    if s.stat == "count":
+        return cond.cast(nw.Int64)
+    if s.stat == "nonnull":
+        return (cond & ~nw.col(s.column).is_null()).cast(nw.Int64)
+    return nw.when(cond).then(nw.col(s.column))
+
+
+def _slot_agg(nw: Any, s: Slot, i: int) -> Any:
+    """The elementary aggregation of a slot's input column (fast on every backend)."""
+    c = nw.col(f"_s{i}")
+    if s.stat in ("count", "nonnull", "sum"):
+        return c.sum()
+    if s.stat == "median":
+        return c.median()
+    return c.quantile(0.9, interpolation="linear")
+
+
+def _key(value: Any, is_period: bool) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if value != value:  # NaN from pandas
+            return None
+        return int(value) if is_period else str(value)
+    return int(value) if is_period else str(value)
+
+
+def frame_slots(
+    frame: Any,
+    plan: Plan,
+    source: str,
+    *,
+    group_by: Sequence[str],
+    period: str | None,
+    utc_offset_hours: int = 8,
+    window: tuple[date, date] | None = None,
+) -> dict[tuple[str, str], dict[tuple[Any, ...], list[float | None]]]:
+    """Fill the slots of ``source``'s cohorts from a native frame, one group-by per cohort."""
+    nw = _nw()
+    df = nw.from_native(frame)
+    dims = [DIMENSIONS[g] for g in group_by]
+    bounds = window_bounds(window, utc_offset_hours)
+    out: dict[tuple[str, str], dict[tuple[Any, ...], list[float | None]]] = {}
+    for (src, column), slots in plan.slots.items():
+        if src != source:
+            continue
+        rows = df.filter(~nw.col(column).is_null())
+        if bounds is not None:
+            rows = rows.filter((nw.col(column) >= bounds[0]) & (nw.col(column) < bounds[1]))
+        keys = [f"_g{i}" for i in range(len(dims))]
+        if dims:
+            rows = rows.with_columns(*(nw.col(d).alias(k) for d, k in zip(dims, keys, strict=True)))
+        if period is not None:
+            rows = with_period(nw, rows, column, period, utc_offset_hours * 3600)
+            keys.append("_period")
+        rows = rows.select(
+            *keys, *(_slot_input(nw, s).alias(f"_s{i}") for i, s in enumerate(slots))
+        )
+        aggs = [_slot_agg(nw, s, i) for i, s in enumerate(slots)]
+        if keys:
+            grouped = rows.group_by(*keys, drop_null_keys=False).agg(*aggs)
+        else:
+            grouped = rows.select(*aggs, nw.len().alias("_n"))
+        if isinstance(grouped, nw.LazyFrame):
+            grouped = grouped.collect()
+        data = grouped.to_dict(as_series=False)
+        count = len(data[f"_s{0}"]) if slots else 0
+        found: dict[tuple[Any, ...], list[float | None]] = {}
+        for r in range(count):
+            if not keys and data["_n"][r] == 0:
+                continue
+            key = tuple(_key(data[k][r], k == "_period") for k in keys)
+            if period is None:
+                key += (None,)
+            found[key] = [data[f"_s{i}"][r] for i in range(len(slots))]
+        out[(src, column)] = found
+    return out
+
+
+_RESULT_STR = ("kpi", "period", "unit", "direction", "cohort", "exclusions", "label_zh", "label_en")
+
+
+def values_to_frame(values: Sequence[KpiValue], group_by: Sequence[str], like: Any) -> Any:
+    """KPI values as a native frame of ``like``'s backend (pyarrow for plain Python input)."""
+    nw = _nw()
+    pa = require_module("pyarrow", extra="frames", feature=_FEATURE)
+    fields = [("kpi", pa.string())]
+    fields += [(g, pa.string()) for g in group_by]
+    fields += [
+        ("period", pa.string()),
+        ("numerator", pa.float64()),
+        ("denominator", pa.float64()),
+        ("value", pa.float64()),
+        ("unit", pa.string()),
+        ("direction", pa.string()),
+        ("target", pa.float64()),
+        ("met", pa.bool_()),
+        ("cohort", pa.string()),
+        ("exclusions", pa.string()),
+        ("label_zh", pa.string()),
+        ("label_en", pa.string()),
+    ]
+    records = [v.as_dict() for v in values]
+    table = pa.table(
+        {name: [r.get(name) for r in records] for name, _ in fields}, schema=pa.schema(fields)
+    )
+    if like is None:
+        return table
+    impl = nw.from_native(like).implementation
+    if impl.is_pandas():
+        return table.to_pandas()
+    if impl.is_polars():
+        pl = require_module("polars", extra="frames", feature=_FEATURE)
+        frame = pl.from_arrow(table)
+        return frame.lazy() if isinstance(like, pl.LazyFrame) else frame
+    if impl.is_duckdb():
+        duckdb = require_module("duckdb", extra="frames", feature=_FEATURE)
+        return duckdb.from_arrow(table)
+    if impl.is_pyarrow():
+        return table
+    return nw.from_native(table, eager_only=True).lazy(backend=impl).to_native()
+
+
+def _computable(frame: Any) -> Any:
+    """PyArrow tables have no exact grouped quantiles: run them on Polars or DuckDB."""
+    if type(frame).__module__.split(".")[0] != "pyarrow":
+        return frame
+    for module in ("polars", "duckdb"):
+        try:
+            engine = __import__(module)
+        except ImportError:
+            continue
+        return engine.from_arrow(frame)
+    raise OptionalDependencyError("polars", extra="frames", feature="KPIs on a PyArrow table")
+
+
+def compute_frame(
+    facts: Any,
+    *,
+    surveys: Any = None,
+    definitions: Iterable[KpiDefinition | str] | None = None,
+    extra: Iterable[KpiDefinition] = (),
+    group_by: Sequence[str] = (),
+    period: str | None = None,
+    households: Households | None = None,
+    targets: Mapping[str, float] | None = None,
+    window: tuple[date, date] | None = None,
+    utc_offset_hours: int = 8,
+    as_records: bool = False,
+) -> Any:
+    """KPIs from a ticket-facts frame (pandas, Polars, DuckDB, PyArrow … via narwhals).
+
+    Args:
+        facts: A native frame with the ticket-fact columns (see ``FACT_COLUMNS``).
+        surveys: A native frame with the survey-fact columns, or ``None``.
+        definitions: KPIs or registered names (default: every registered KPI).
+        extra: More definitions, e.g. a plugin's custom KPIs.
+        group_by: Dimensions, in order.
+        period: ``day``, ``week``, ``month``, ``quarter`` or ``year``.
+        households: Households per org unit, for per-household KPIs.
+        targets: Targets by KPI name, replacing the defaults.
+        window: Only rows whose cohort date falls in ``[start, end)`` count.
+        utc_offset_hours: Local time for periods and windows.
+        as_records: Return :class:`KpiValue` records instead of a frame.
+
+    Returns:
+        A frame of the caller's backend, one row per KPI and group (or the records).
+
+    Raises:
+        OptionalDependencyError: narwhals or pyarrow is not installed.
+        ValidationError: Unknown dimension or period, or an empty window.
+    """
+    check_group_by(group_by, period)
+    facts_in, surveys_in = _computable(facts), None if surveys is None else _computable(surveys)
+    plan = make_plan(resolve_definitions(definitions, extra))
+    options = {
+        "group_by": group_by,
+        "period": period,
+        "utc_offset_hours": utc_offset_hours,
+        "window": window,
+    }
+    slots = frame_slots(facts_in, plan, "tickets", **options)  # type: ignore[arg-type]
+    if surveys is not None:
+        slots.update(frame_slots(surveys_in, plan, "surveys", **options))  # type: ignore[arg-type]
+    values = finalise(
+        plan,
+        slots,
+        group_by=group_by,
+        period=period,
+        households=households,
+        targets=targets,
+        window=window,
+    )
+    if as_records:
+        return values
+    return values_to_frame(values, group_by, facts)

@@ -1,0 +1,232 @@
+"""The streaming engine: one pass over histories, memory bounded by the groups.
+
+Each ticket's events fold into one fact row (:func:`ticket_facts`), which updates its groups'
+slots and is dropped. Counts and sums take constant memory per group; medians and P90s are exact,
+so they keep the values of their group: memory for those grows with the tickets of a group that
+have the value (8 bytes and a list slot each), not with events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from propcrm.metrics.kpi._conditions import to_source
+from propcrm.metrics.kpi._definitions import KpiDefinition
+from propcrm.metrics.kpi._engine import (
+    Households,
+    KpiValue,
+    Plan,
+    Slot,
+    check_group_by,
+    finalise,
+    linear_quantile,
+    make_plan,
+    resolve_definitions,
+    window_bounds,
+)
+from propcrm.metrics.kpi._facts import DIMENSIONS, FactOptions, Row, survey_facts, ticket_facts
+from propcrm.metrics.kpi._periods import period_key
+from propcrm.model import SurveyDefinition, SurveyResponse
+from propcrm.workflow import Event
+
+__all__ = ["Accumulator", "compute", "compute_facts"]
+
+_Update = Callable[[Row, list[Any]], None]
+
+
+def _compile(slots: Sequence[Slot]) -> tuple[Callable[[], list[Any]], _Update]:
+    """Generate the update function of one cohort's slots: straight-line code, one call a row."""
+    lines = ["def _update(r, acc):"]
+    init: list[str] = []
+    shared: dict[tuple[str | None, str], int] = {}
+    for i, s in enumerate(slots):
+        test = to_source(s.cond)
+        if s.stat == "count":
+            init.append("0")
+            lines.append(f"    if {test}: acc[{i}] += 1")
+        elif s.stat in ("sum", "nonnull"):
+            init.append("0")
+            add = f"r[{s.column!r}]" if s.stat == "sum" else "1"
+            lines.append(f"    if {test}: acc[{i}] += {add}")
+        else:
+            key = (s.column, test)
+            if key in shared:
+                init.append(f"acc[{shared[key]}]")
+                continue
+            shared[key] = i
+            init.append("[]")
+            lines.append(f"    if {test}: acc[{i}].append(r[{s.column!r}])")
+    if len(lines) == 1:
+        lines.append("    pass")
+    make = ["def _make():", "    acc = []"]
+    make += [f"    acc.append({v})" for v in init]
+    make.append("    return acc")
+    namespace: dict[str, Any] = {}
+    # The source is generated from condition trees whose leaves are column names and literal
+    # values printed with repr(), so it holds no caller code.
+    exec(compile("\n".join(lines + make), "<propcrm-kpi>", "exec"), namespace)
+    return namespace["_make"], namespace["_update"]
+
+
+class Accumulator:
+    """Group accumulators of one plan, fed fact rows one at a time.
+
+    Args:
+        plan: The slots to fill.
+        group_by: Dimensions to group by.
+        period: Period to group by, or ``None``.
+        utc_offset_hours: Local time for periods.
+        window: Only rows whose cohort date falls in ``[start, end)`` count.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        group_by: Sequence[str] = (),
+        period: str | None = None,
+        utc_offset_hours: int = 8,
+        window: tuple[date, date] | None = None,
+    ) -> None:
+        check_group_by(group_by, period)
+        self._plan = plan
+        self._columns = [DIMENSIONS[g] for g in group_by]
+        self._period = period
+        self._offset = utc_offset_hours * 3600
+        self._bounds = window_bounds(window, utc_offset_hours)
+        self._cohorts: dict[str, list[tuple[str, Callable[[], list[Any]], _Update]]] = {}
+        for (source, column), slots in plan.slots.items():
+            make, update = _compile(slots)
+            self._cohorts.setdefault(source, []).append((column, make, update))
+        self.groups: dict[tuple[str, str], dict[tuple[Any, ...], list[Any]]] = {
+            key: {} for key in plan.slots
+        }
+
+    def add(self, row: Row, source: str = "tickets") -> None:
+        """Count one fact row in its groups."""
+        dims = tuple(row.get(c) for c in self._columns)
+        for column, make, update in self._cohorts.get(source, ()):
+            t = row[column]
+            if t is None:
+                continue
+            if self._bounds is not None and not self._bounds[0] <= t < self._bounds[1]:
+                continue
+            key = dims + ((period_key(t, self._period, self._offset),) if self._period else (None,))
+            groups = self.groups[(source, column)]
+            acc = groups.get(key)
+            if acc is None:
+                acc = groups[key] = make()
+            update(row, acc)
+
+    def slots(self) -> dict[tuple[str, str], dict[tuple[Any, ...], list[float | None]]]:
+        """The slot values per group: medians and P90s computed from the kept values."""
+        out: dict[tuple[str, str], dict[tuple[Any, ...], list[float | None]]] = {}
+        for key, groups in self.groups.items():
+            slots = self._plan.slots[key]
+            done: dict[tuple[Any, ...], list[float | None]] = {}
+            for gkey, acc in groups.items():
+                values: list[float | None] = []
+                ordered: dict[int, list[float]] = {}
+                for i, s in enumerate(slots):
+                    if s.stat in ("median", "p90"):
+                        vals = ordered.get(id(acc[i]))
+                        if vals is None:
+                            vals = ordered[id(acc[i])] = sorted(acc[i])
+                        values.append(linear_quantile(vals, 0.5 if s.stat == "median" else 0.9))
+                    else:
+                        values.append(acc[i])
+                done[gkey] = values
+            out[key] = done
+        return out
+
+
+def compute_facts(
+    rows: Iterable[Row],
+    *,
+    definitions: Iterable[KpiDefinition | str] | None = None,
+    extra: Iterable[KpiDefinition] = (),
+    survey_rows: Iterable[Row] = (),
+    group_by: Sequence[str] = (),
+    period: str | None = None,
+    households: Households | None = None,
+    targets: Mapping[str, float] | None = None,
+    window: tuple[date, date] | None = None,
+    utc_offset_hours: int = 8,
+) -> tuple[KpiValue, ...]:
+    """KPIs from ticket-fact rows (and survey-fact rows) on plain Python.
+
+    See :func:`compute` for the arguments.
+    """
+    plan = make_plan(resolve_definitions(definitions, extra))
+    acc = Accumulator(
+        plan, group_by=group_by, period=period, utc_offset_hours=utc_offset_hours, window=window
+    )
+    add = acc.add
+    for row in rows:
+        add(row)
+    for row in survey_rows:
+        add(row, "surveys")
+    return finalise(
+        plan,
+        acc.slots(),
+        group_by=group_by,
+        period=period,
+        households=households,
+        targets=targets,
+        window=window,
+    )
+
+
+def compute(
+    histories: Iterable[Sequence[Event]],
+    *,
+    definitions: Iterable[KpiDefinition | str] | None = None,
+    extra: Iterable[KpiDefinition] = (),
+    surveys: Iterable[SurveyResponse] = (),
+    survey_definitions: Mapping[str, SurveyDefinition] | Iterable[SurveyDefinition] = (),
+    group_by: Sequence[str] = (),
+    period: str | None = None,
+    households: Households | None = None,
+    targets: Mapping[str, float] | None = None,
+    window: tuple[date, date] | None = None,
+    options: FactOptions | None = None,
+    utc_offset_hours: int = 8,
+) -> tuple[KpiValue, ...]:
+    """KPIs from ticket histories in one streaming pass.
+
+    Args:
+        histories: Any iterable of event lists, one list per ticket, in order.
+        definitions: KPIs or registered names (default: every registered KPI).
+        extra: More definitions, e.g. a plugin's custom KPIs.
+        surveys: Survey responses, for the survey KPIs.
+        survey_definitions: Their surveys, for the satisfaction index.
+        group_by: Dimensions (see ``DIMENSIONS``), in order.
+        period: ``day``, ``week``, ``month``, ``quarter`` or ``year`` (of each KPI's cohort date).
+        households: Households per org unit, for per-household KPIs.
+        targets: Targets by KPI name, replacing the defaults.
+        window: Only rows whose cohort date falls in ``[start, end)`` count.
+        options: How histories become facts (as-of instant, calendar, SLA policies).
+        utc_offset_hours: Local time for periods and windows.
+
+    Returns:
+        One value per KPI and group, KPIs in definition order, groups sorted.
+
+    Raises:
+        ValidationError: Unknown dimension or period, an empty window, a bad history.
+    """
+    opts = options or FactOptions()
+    rows = (ticket_facts(h, opts) for h in histories)
+    return compute_facts(
+        rows,
+        definitions=definitions,
+        extra=extra,
+        survey_rows=survey_facts(surveys, survey_definitions, utc_offset_hours=utc_offset_hours),
+        group_by=group_by,
+        period=period,
+        households=households,
+        targets=targets,
+        window=window,
+        utc_offset_hours=utc_offset_hours,
+    )
