@@ -1,4 +1,7 @@
-"""Shared set-up of the archive tests: one customer and a driver."""
+"""Shared set-up of the archive tests: one customer and a driver.
+
+The ``archive`` fixture is in ``_customer_fixtures``.
+"""
 
 from __future__ import annotations
 

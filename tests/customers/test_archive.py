@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from _customer_fixtures import archive_fixture  # noqa: F401 (fixture)
 from _customer_helpers import (
     ADDRESS,
     AGENT,

@@ -7,6 +7,7 @@ import logging
 from datetime import date, datetime
 
 import pytest
+from _customer_fixtures import archive_fixture  # noqa: F401 (fixture)
 from _customer_helpers import (
     ADDRESS,
     AGENT,

@@ -1,11 +1,12 @@
-"""Shared set-up of the delivery tests: one project, a contractor register, a clock."""
+"""Shared set-up of the delivery tests: one project, a contractor register, a clock.
+
+Fixtures are in ``_delivery_fixtures``.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from propcrm import taxonomy as tx
 from propcrm.model import Actor, Location, OrgScope, Role, Ticket
@@ -72,32 +73,6 @@ class Run:
         self.batch, events = self.delivery.execute(self.batch, command, now=self.now, actor=actor)
         self.history.extend(events)
         return events
-
-
-@pytest.fixture(scope="session")
-def std() -> tx.Taxonomy:
-    return tx.standard()
-
-
-@pytest.fixture
-def delivery(std: tx.Taxonomy) -> d.Delivery:
-    return d.Delivery(taxonomy=std, register=REGISTER)
-
-
-@pytest.fixture
-def run(delivery: d.Delivery) -> Run:
-    r = Run(delivery)
-    r.do(
-        d.OpenDeliveryBatch(
-            batch_id="B1",
-            scope=SCOPE,
-            title="翠湖花园 3 栋 首批交付",
-            planned_handover_on=date(2026, 6, 1),
-            building_id="b3",
-            unit_ids=("U1", "U2"),
-        )
-    )
-    return r
 
 
 def receive(command: c.ReceiveTicket, at: datetime, lifecycle: Lifecycle) -> Ticket:

@@ -7,7 +7,17 @@ from decimal import Decimal
 
 import attrs
 import pytest
-from _delivery_helpers import CONTRACTOR, REGISTER, SCOPE, STAFF, Run, defect, receive, where
+from _delivery_fixtures import delivery_fixture, run_fixture, std_fixture  # noqa: F401 (fixtures)
+from _delivery_helpers import (
+    CONTRACTOR,
+    REGISTER,
+    SCOPE,
+    STAFF,
+    Run,
+    defect,
+    receive,
+    where,
+)
 
 from propcrm import taxonomy as tx
 from propcrm.errors import InvalidTransitionError, PermissionDeniedError, ValidationError

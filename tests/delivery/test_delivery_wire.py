@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from _delivery_fixtures import delivery_fixture, run_fixture, std_fixture  # noqa: F401 (fixtures)
 from _delivery_helpers import CONTRACTOR, Run, defect
 
 from propcrm.errors import ValidationError
