@@ -445,3 +445,36 @@ def test_keys_wait_for_the_owners_signature(run: Run) -> None:
     run.do(d.HandOverUnit(batch_id="B1", unit_id="U2", keys=("K",)))
     assert run.b.units["U2"].warranty_defect_ids == ("D9",)
     refused(run, d.RecordOwnerInspection(batch_id="B1", unit_id="U2"), d.DeliveryRefusedError)
+
+
+def test_fact_rows_agree_with_the_kpi_functions(run: Run) -> None:
+    inspect_u1(run)
+    run.do(d.RecordInspection(batch_id="B1", unit_id="U2", inspector="i", checklist=("Q.WP.04",)))
+    task = next(t for t in run.b.tasks.values() if t.assignee == "ZJ-3").task_id
+    run.do(d.ReportRectified(batch_id="B1", task_id=task), after=timedelta(days=1))
+    run.do(
+        d.RecordReinspection(batch_id="B1", task_id=task, inspector="i"), after=timedelta(days=2)
+    )
+    run.do(d.BookHandover(batch_id="B1", unit_id="U2", customer_id="C2", appointment_at=run.now))
+    run.do(d.RecordOwnerInspection(batch_id="B1", unit_id="U2"))
+    run.do(d.HandOverUnit(batch_id="B1", unit_id="U2", keys=("K",)))
+    units = k.unit_facts([run.b])
+    tasks = k.task_facts([run.b])
+    assert all(set(row) == set(k.UNIT_COLUMNS) for row in units)
+    assert all(set(row) == set(k.TASK_COLUMNS) for row in tasks)
+    by_unit = {row["unit_id"]: row for row in units}
+    assert (by_unit["U1"]["first_pass"], by_unit["U2"]["first_pass"]) == (False, True)
+    assert (by_unit["U1"]["handed_over_on_time"], by_unit["U2"]["handed_over_on_time"]) == (
+        None,
+        True,
+    )
+    assert by_unit["U1"]["defects"] == 2 and by_unit["U2"]["handed_over_at"] == int(
+        run.b.units["U2"].handed_over_at.timestamp()  # type: ignore[union-attr]
+    )
+    first_pass = k.first_pass_inspection_rate([run.b])
+    assert sum(1 for row in units if row["first_pass"]) == first_pass.numerator
+    assert sum(1 for row in units if row["first_pass"] is not None) == first_pass.denominator
+    closed = [row for row in tasks if row["rectification_s"] is not None]
+    assert [(row["assignee"], row["rectification_s"]) for row in closed] == [
+        ("ZJ-3", int(k.rectification_time_by_contractor([run.b])["ZJ-3"].mean.total_seconds()))  # type: ignore[union-attr]
+    ]

@@ -1,31 +1,40 @@
-"""Delivery KPIs as pure functions over delivery batches (replayed histories).
+"""Delivery KPIs as pure functions over delivery batches (replayed histories), and their facts.
 
 Each function states its cohort and exclusions in its docstring; none reads a clock, so "as of"
 dates are arguments. :data:`DELIVERY_KPIS` names them for a KPI registry: a plugin can
 contribute them with ``propcrm_register_kpis`` by calling ``register(name, function)`` for each.
+
+:func:`unit_facts` and :func:`task_facts` flatten batches into one row per unit and per
+rectification task (columns :data:`UNIT_COLUMNS`, :data:`TASK_COLUMNS`; times in epoch seconds
+like the ticket facts of :mod:`propcrm.metrics.kpi`), so that a KPI engine reading rows can
+compute the same KPIs by any dimension.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 
 from propcrm.taxonomy import Taxonomy
-from propcrm.workflow.delivery import DeliveryBatch, TaskStatus
+from propcrm.workflow.delivery import DefectSource, DeliveryBatch, TaskStatus
 
 __all__ = [
     "DELIVERY_KPIS",
+    "TASK_COLUMNS",
+    "UNIT_COLUMNS",
     "Ratio",
     "RectificationTimes",
     "defects_per_unit_by_discipline",
     "first_pass_inspection_rate",
     "handover_on_time_rate",
     "rectification_time_by_contractor",
+    "task_facts",
+    "unit_facts",
 ]
 
 
@@ -172,3 +181,117 @@ DELIVERY_KPIS: Mapping[str, Callable[..., Any]] = MappingProxyType(
         "delivery-handover-on-time-rate": handover_on_time_rate,
     }
 )
+
+
+#: Unit-fact columns and their Arrow types (``str``, ``int`` = int64, ``bool``).
+UNIT_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {
+        "batch_id": "str",
+        "unit_id": "str",
+        "company": "str",
+        "project": "str",
+        "building": "str",
+        "stage": "str",
+        "planned_handover_on": "str",
+        "first_inspected_at": "int",
+        "first_inspection_defects": "int",
+        "first_pass": "bool",
+        "defects": "int",
+        "owner_defects": "int",
+        "handed_over_at": "int",
+        "handed_over_on_time": "bool",
+        "warranty_defects": "int",
+    }
+)
+
+#: Rectification-task fact columns and their Arrow types.
+TASK_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {
+        "batch_id": "str",
+        "task_id": "str",
+        "unit_id": "str",
+        "company": "str",
+        "project": "str",
+        "assignee": "str",
+        "party": "str",
+        "status": "str",
+        "defects": "int",
+        "send_backs": "int",
+        "issued_at": "int",
+        "closed_at": "int",
+        "rectification_s": "int",
+    }
+)
+
+
+def _ts(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def unit_facts(batches: Iterable[DeliveryBatch]) -> list[dict[str, Any]]:
+    """One row per unit (columns :data:`UNIT_COLUMNS`); ``None`` where a fact is not known yet.
+
+    ``handed_over_on_time`` compares the handover's local date with the batch's planned date;
+    it is ``None`` while the unit is not handed over.
+    """
+    rows: list[dict[str, Any]] = []
+    for batch in batches:
+        for unit in batch.units.values():
+            found = [x for x in batch.defects.values() if x.unit_id == unit.unit_id]
+            handed = unit.handed_over_at
+            rows.append(
+                {
+                    "batch_id": batch.batch_id,
+                    "unit_id": unit.unit_id,
+                    "company": batch.scope.company_id,
+                    "project": batch.scope.project_id,
+                    "building": batch.building_id,
+                    "stage": unit.stage.value,
+                    "planned_handover_on": batch.planned_handover_on.isoformat(),
+                    "first_inspected_at": _ts(unit.first_inspected_at),
+                    "first_inspection_defects": unit.first_inspection_defects,
+                    "first_pass": None
+                    if unit.first_inspection_defects is None
+                    else unit.first_inspection_defects == 0,
+                    "defects": len(found),
+                    "owner_defects": sum(1 for x in found if x.source is DefectSource.OWNER),
+                    "handed_over_at": _ts(handed),
+                    "handed_over_on_time": None
+                    if handed is None
+                    else handed.date() <= batch.planned_handover_on,
+                    "warranty_defects": len(unit.warranty_defect_ids),
+                }
+            )
+    return rows
+
+
+def task_facts(batches: Iterable[DeliveryBatch]) -> list[dict[str, Any]]:
+    """One row per rectification task (columns :data:`TASK_COLUMNS`).
+
+    ``rectification_s`` is issue to closing re-inspection in wall-clock seconds, ``None`` unless
+    the task was closed by re-inspection.
+    """
+    rows: list[dict[str, Any]] = []
+    for batch in batches:
+        for task in batch.tasks.values():
+            closed = task.closed_at if task.status is TaskStatus.CLOSED else None
+            rows.append(
+                {
+                    "batch_id": batch.batch_id,
+                    "task_id": task.task_id,
+                    "unit_id": task.unit_id,
+                    "company": batch.scope.company_id,
+                    "project": batch.scope.project_id,
+                    "assignee": task.assignee,
+                    "party": task.party,
+                    "status": task.status.value,
+                    "defects": len(task.defect_ids),
+                    "send_backs": task.send_backs,
+                    "issued_at": _ts(task.issued_at),
+                    "closed_at": _ts(closed),
+                    "rectification_s": None
+                    if closed is None
+                    else int((closed - task.issued_at).total_seconds()),
+                }
+            )
+    return rows
