@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from propcrm.model import TicketStatus
 from propcrm.stores import TicketQuery, open_store
-from propcrm.stores.helpers import dump_event, load_ticket, to_utc
+from propcrm.stores.helpers import load_ticket
 from propcrm.stores.memory import MemoryStore
 from propcrm.stores.sql import SqlStore
 from propcrm.testing.store_contract import T0, act, receive
@@ -111,7 +111,7 @@ def raw_statements(prefix: str, style: str, pg: bool) -> dict[str, str]:
         "version",
         "data",
     ]
-    event_cols = ["event_id", "ticket_id", "company_id", "sequence", "type", "occurred_at", "data"]
+    event_cols = list(_event_params("c", list(receive("sample")[1]))[0].keys())
     q = '"' if pg else ("`" if style == "format" else '"')
     return {
         "lock": f'LOCK TABLE "{prefix}events" IN SHARE ROW EXCLUSIVE MODE' if pg else "",
@@ -199,27 +199,20 @@ def fill_events(path: Path, n_events: int, prefix: str) -> None:
             ticket, c.AddWorkLog(ticket_id="TPL", note=f"note {i}"), T0 + timedelta(minutes=i + 1)
         )
         events += more
-    template = [(e, dump_event(e)) for e in events]
-    raw = sqlite3.connect(path)
+    template = _event_params("c1", events)
+    columns = list(template[0])
     statement = (
-        f"INSERT INTO {prefix}events (event_id, ticket_id, company_id, sequence, type, "
-        "occurred_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        f"INSERT INTO {prefix}events ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
     )
+    raw = sqlite3.connect(path)
     chunk = []
     for k in range(n_events // len(template)):
         tid = f"T{k:08d}"
-        for event, text in template:
-            chunk.append(
-                (
-                    f"{tid}/{event.sequence}",
-                    tid,
-                    "c1",
-                    event.sequence,
-                    event.type,
-                    str(to_utc(event.occurred_at)),
-                    text.replace("TPL", tid),
-                )
-            )
+        for row in template:
+            values = dict(row, ticket_id=tid, event_id=f"{tid}/{row['sequence']}")
+            values["occurred_at"] = str(values["occurred_at"])
+            chunk.append(tuple(values[name] for name in columns))
         if len(chunk) >= 100_000:
             raw.executemany(statement, chunk)
             chunk.clear()

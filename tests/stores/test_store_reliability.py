@@ -307,18 +307,24 @@ def test_malformed_event_rows_raise_typed_errors_naming_ticket_and_position(root
     store.save(ticket, events, 0)
     new, more = act(ticket, c.AddWorkLog(ticket_id="t1", note="x"), T0)
     store.save(new, more, 1)
-    _corrupt(store, "events", {"data": "[1, 2"}, ticket_id="t1", sequence=2)
+    _corrupt(store, "events", {"payload": "[1, 2"}, ticket_id="t1", sequence=2)
     with pytest.raises(StoreError, match=r"t1.*position"):
         store.events("t1")
     with pytest.raises(StoreError, match="t1"):
         [s for b in store.iter_events() for s in b]
     assert store.events("t1", after_version=2) == []
-    bad_type = '{"event_id": "t1/2", "ticket_id": "t1", "sequence": 2, "type": "nope"}'
-    _corrupt(store, "events", {"data": bad_type}, ticket_id="t1", sequence=2)
+    _corrupt(store, "events", {"payload": "{}"}, ticket_id="t1", sequence=2)
+    with pytest.raises(ValidationError, match=r"t1.*position") as info:
+        store.events("t1")
+    assert "$.payload.note" in info.value.paths
+    _corrupt(store, "events", {"type": "nope"}, ticket_id="t1", sequence=2)
     with pytest.raises(ValidationError) as info:
         store.events("t1")
     assert "$.type" in info.value.paths
-    assert "t1" in str(info.value)
+    _corrupt(store, "events", {"actor": '{"id": ""}'}, ticket_id="t1", sequence=1)
+    with pytest.raises(ValidationError, match="t1") as info:
+        store.events("t1")
+    assert any(p.startswith("$.actor") for p in info.value.paths)
 
 
 def test_malformed_customer_and_org_rows_raise_typed_errors(root: Any) -> None:

@@ -112,7 +112,9 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         sa.Column("sequence", sa.Integer, nullable=False),
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("occurred_at", when(), nullable=False),
-        sa.Column("data", text(), nullable=False),
+        sa.Column("actor", text(), nullable=False),
+        sa.Column("payload", text(), nullable=False),
+        sa.Column("schema_version", sa.Integer, nullable=False),
         sa.UniqueConstraint("ticket_id", "sequence", name=f"{prefix}uq_event_sequence"),
         sa.Index(f"{prefix}ix_events_company_position", "company_id", "position"),
         sqlite_autoincrement=True,  # positions are never reused

@@ -31,18 +31,17 @@ from propcrm.stores.helpers import (
     check_unit_tenant,
     decode_cursor,
     dump_customer,
-    dump_event,
     dump_org_unit,
     dump_ticket,
     encode_cursor,
     load_customer,
-    load_event,
     load_org_unit,
     load_ticket,
     to_utc,
     unit_companies,
     visible_units,
 )
+from propcrm.stores.sql._codec import EventDecoder, event_columns
 from propcrm.stores.sql._schema import (
     SCHEMA_VERSION,
     Tables,
@@ -290,6 +289,24 @@ class SqlStore:
             )
         )
         self._insert_events = self._t.events.insert()
+        ev = self._t.events
+        # Times are read as text on SQLite (parsed by the decoder, faster than the type's).
+        occurred = (
+            sa.type_coerce(ev.c.occurred_at, sa.String)
+            if self._engine.dialect.name == "sqlite"
+            else ev.c.occurred_at
+        )
+        self._event_select = sa.select(
+            ev.c.position,
+            ev.c.event_id,
+            ev.c.ticket_id,
+            ev.c.sequence,
+            ev.c.type,
+            occurred,
+            ev.c.actor,
+            ev.c.payload,
+            ev.c.schema_version,
+        )
 
     @staticmethod
     def _ticket_row(ticket: Ticket, due_at: datetime | None) -> dict[str, Any]:
@@ -316,18 +333,12 @@ class SqlStore:
 
     @staticmethod
     def _event_rows(company: str, events: Sequence[Event]) -> list[dict[str, Any]]:
-        return [
-            {
-                "event_id": e.event_id,
-                "ticket_id": e.ticket_id,
-                "company_id": company,
-                "sequence": e.sequence,
-                "type": e.type,
-                "occurred_at": to_utc(e.occurred_at),
-                "data": dump_event(e),
-            }
-            for e in events
-        ]
+        rows = []
+        for event in events:
+            row = event_columns(event)
+            row["company_id"] = company
+            rows.append(row)
+        return rows
 
     # -- tickets -------------------------------------------------------------------------
 
@@ -467,16 +478,17 @@ class SqlStore:
             if exists is None:
                 return False, []
             rows = conn.execute(
-                sa.select(ev.c.position, ev.c.data)
-                .where(ev.c.ticket_id == ticket_id, ev.c.sequence > after_version)
-                .order_by(ev.c.sequence)
+                self._event_select.where(
+                    ev.c.ticket_id == ticket_id, ev.c.sequence > after_version
+                ).order_by(ev.c.sequence)
             ).all()
             return True, list(rows)
 
         exists, rows = self._read(f"reading the events of ticket {ticket_id!r}", run)
         if not exists:
             raise NotFoundError("ticket", ticket_id)
-        return [load_event(data, ticket_id=ticket_id, position=pos) for pos, data in rows]
+        decode = EventDecoder().decode
+        return [decode(*row) for row in rows]
 
     def query(self, query: TicketQuery) -> Page[Ticket]:
         """Tickets matching ``query``, in ``(received_at, ticket_id)`` order, one page."""
@@ -551,26 +563,23 @@ class SqlStore:
         ev = self._t.events
         position = max(after_position, 0)
         statement = (
-            sa.select(ev.c.position, ev.c.ticket_id, ev.c.data)
-            .where(ev.c.position > sa.bindparam("after"), self._scoped(ev.c.company_id))
+            self._event_select.where(
+                ev.c.position > sa.bindparam("after"), self._scoped(ev.c.company_id)
+            )
             .order_by(ev.c.position)
             .limit(batch_size)
         )
+        decode = EventDecoder().decode
 
-        def fetch(conn: sa.Connection) -> list[tuple[int, str, Any]]:
+        def fetch(conn: sa.Connection) -> list[StoredEvent]:
             rows = conn.execute(statement, {"after": position}).all()
-            return [(int(pos), str(ticket_id), data) for pos, ticket_id, data in rows]
+            return [StoredEvent(position=row[0], event=decode(*row)) for row in rows]
 
         while True:
-            rows = self._read("reading events", fetch)
-            if not rows:
+            batch = self._read("reading events", fetch)
+            if not batch:
                 return
-            batch = [
-                StoredEvent(position=pos, event=load_event(data, ticket_id=ticket_id, position=pos))
-                for pos, ticket_id, data in rows
-            ]
-            position = rows[-1][0]
-            del rows
+            position = batch[-1].position
             yield batch
 
     def ticket_for_intake_key(self, idempotency_key: str) -> str | None:
