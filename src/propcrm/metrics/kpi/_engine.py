@@ -256,11 +256,6 @@ def _num(value: Any) -> float | None:
     return float(value)
 
 
-def _count(value: Any) -> int:
-    v = _num(value)
-    return 0 if v is None else int(v)
-
-
 def _sort_key(key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
     return tuple((1, "") if v is None else (0, v) for v in key)
 
@@ -278,33 +273,52 @@ def finalise(
     """Turn filled slots into KPI values, KPI by KPI, groups sorted."""
     out: list[KpiValue] = []
     org_dim = next((g for g in _ORG_DIMS if g in group_by), None)
+    # Per cohort, once: the sorted groups with their labels, and their slots as numbers.
+    prepared: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for cohort_key, by_group in groups.items():
+        rows = []
+        for key in sorted(by_group, key=_sort_key):
+            pkey = key[-1] if period is not None else None
+            label = None if pkey is None or period is None else period_label(int(pkey), period)
+            group = tuple(
+                (g, None if v is None else str(v)) for g, v in zip(group_by, key, strict=False)
+            )
+            hh = _households(households, org_dim, group_by, key)
+            days = _days(pkey, period, window)
+            rows.append((group, label, hh, days, [_num(v) for v in by_group[key]]))
+        prepared[cohort_key] = rows
     for d in plan.definitions:
         source, column, pos = plan.index[d.name]
-        by_group = groups.get((source, column), {})
         target = (targets or {}).get(d.name, d.target)
-        for key in sorted(by_group, key=_sort_key):
-            slots = by_group[key]
-            pkey = key[-1] if period is not None else None
+        constants = {
+            "kpi": d.name,
+            "label_zh": d.label_zh,
+            "label_en": d.label_en,
+            "unit": d.unit.value,
+            "direction": d.direction.value,
+            "target": target,
+            "cohort": d.cohort.value,
+            "exclusions": tuple(sorted(x.value for x in d.exclusions)),
+        }
+        agg = d.aggregation
+        for group, label, hh, days, slots in prepared.get((source, column), ()):
             num: float | None
             den: float | None
             value: float | None
-            agg = d.aggregation
             if agg is Aggregation.RATIO:
-                num, den = _count(slots[pos[0]]), _count(slots[pos[1]])
+                num, den = int(slots[pos[0]] or 0), int(slots[pos[1]] or 0)
                 value = num / den if den else None
             elif agg is Aggregation.COUNT:
-                num, den = _count(slots[pos[0]]), None
+                num, den = int(slots[pos[0]] or 0), None
                 value = float(num)
             elif agg is Aggregation.PER_HOUSEHOLD:
-                num = _count(slots[pos[0]])
-                den = _households(households, org_dim, group_by, key)
+                num, den = int(slots[pos[0]] or 0), hh
                 value = None if not den else num / den * d.scale
                 if value is not None and d.annualise:
-                    days = _days(pkey, period, window)
                     value = None if days is None else value * 365 / days
             else:
-                n = _count(slots[pos[1]])
-                stat = _num(slots[pos[0]])
+                n = int(slots[pos[1]] or 0)
+                stat = slots[pos[0]]
                 num, den = None, n
                 if stat is None or n == 0:
                     value = None
@@ -314,25 +328,13 @@ def finalise(
                     value = round(stat * d.value_scale, 3)
             out.append(
                 KpiValue(
-                    kpi=d.name,
-                    label_zh=d.label_zh,
-                    label_en=d.label_en,
-                    group=tuple(
-                        (g, None if v is None else str(v))
-                        for g, v in zip(group_by, key, strict=False)
-                    ),
-                    period=None
-                    if pkey is None or period is None
-                    else period_label(int(pkey), period),
+                    group=group,
+                    period=label,
                     numerator=num,
                     denominator=den,
                     value=value,
-                    unit=d.unit.value,
-                    direction=d.direction.value,
-                    target=target,
                     met=d.met(value, target),
-                    cohort=d.cohort.value,
-                    exclusions=tuple(sorted(x.value for x in d.exclusions)),
+                    **constants,
                 )
             )
     return tuple(out)

@@ -16,7 +16,14 @@ from propcrm.errors import ValidationError
 from propcrm.metrics.calendar import BusinessCalendar
 from propcrm.metrics.calendar._sources import require_module
 from propcrm.metrics.sla import PolicySet, SlaTarget, evaluate
-from propcrm.model import SurveyDefinition, SurveyResponse
+from propcrm.model import (
+    Channel,
+    Priority,
+    Severity,
+    SurveyDefinition,
+    SurveyResponse,
+    TicketKind,
+)
 from propcrm.workflow import Event
 from propcrm.workflow import events as e
 
@@ -168,6 +175,13 @@ def _ts(value: datetime) -> int:
 _TYPES = {cls: cls.event_type for cls in e.EVENT_TYPES.values()}
 
 
+_SLA_COLUMNS = tuple(f"sla_{t.value}" for t in SlaTarget)
+#: Wire values of the enums a fact row stores (``member.value`` is a slow descriptor).
+_VALUES: dict[object, str] = {
+    member: member.value for enum in (TicketKind, Channel, Priority, Severity) for member in enum
+}
+
+
 def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -> Row:
     """Fold one ticket's events into its fact row.
 
@@ -189,10 +203,10 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
     loc = p0.location
     r: Row = {
         "ticket_id": first.ticket_id,
-        "kind": p0.kind.value,
-        "channel": p0.channel.value,
-        "priority": p0.priority.value,
-        "severity": p0.severity.value,
+        "kind": _VALUES[p0.kind],
+        "channel": _VALUES[p0.channel],
+        "priority": _VALUES[p0.priority],
+        "severity": _VALUES[p0.severity],
         "category": p0.category_code,
         "company": scope.company_id,
         "service_centre": scope.service_centre_id,
@@ -211,14 +225,16 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
     reopens = revisits = rank = 0
     abnormal = invalid = False
     satisfied: bool | None = None
+    keep = opts.policies is not None
     used: list[Event] = [first]
     last = first
     for event in it:
         t = _ts(event.occurred_at)
         if limit is not None and t > limit:
             break
-        used.append(event)
-        last = event
+        if keep:
+            used.append(event)
+            last = event
         p = event.payload
         kind = p.event_type
         if kind == "work_log_added" or kind == "follow_up_recorded":
@@ -284,7 +300,7 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
             for name in ("kind", "priority", "severity"):
                 value = getattr(p, name)
                 if value is not None:
-                    r[name] = value.value
+                    r[name] = _VALUES[value]
             if p.responsible_party is not None:
                 r["responsible_party"] = p.responsible_party
         elif kind == "ticket_escalated":
@@ -357,8 +373,8 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
             start_dt = first.occurred_at
             end_dt = start_dt + timedelta(seconds=end - received)
             r[name] = int(cal.elapsed(start_dt, end_dt).total_seconds())
-    for target in SlaTarget:
-        r[f"sla_{target.value}"] = None
+    for name in _SLA_COLUMNS:
+        r[name] = None
     if opts.policies is not None:
         at = as_of if as_of is not None else last.occurred_at
         report = evaluate(used, opts.policies, at, calendars=opts.calendars)

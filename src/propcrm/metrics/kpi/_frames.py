@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from propcrm.metrics.calendar._sources import OptionalDependencyError, require_module
-from propcrm.metrics.kpi._conditions import to_expr
+from propcrm.metrics.kpi._conditions import All, Cond, to_expr
 from propcrm.metrics.kpi._definitions import KpiDefinition
 from propcrm.metrics.kpi._engine import (
     Households,
@@ -36,9 +36,21 @@ def _nw() -> ModuleType:
     return require_module("narwhals", extra="frames", feature=_FEATURE)
 
 
-def _slot_input(nw: Any, s: Slot) -> Any:
-    """The per-row input of a slot: 0/1 for counts, the value or null for statistics."""
-    cond = to_expr(s.cond, nw)
+def _parts(cond: Cond) -> list[Cond]:
+    if isinstance(cond, All):
+        return [p for c in cond.conds for p in _parts(c)]
+    return [cond]
+
+
+def _slot_input(nw: Any, s: Slot, names: Mapping[Cond, str]) -> Any:
+    """The per-row input of a slot: 0/1 for counts, the value or null for statistics.
+
+    Conjuncts were computed once as boolean columns (``names``); slots combine them.
+    """
+    parts = [nw.col(names[p]) for p in dict.fromkeys(_parts(s.cond))]
+    cond = parts[0] if parts else nw.lit(True)
+    for p in parts[1:]:
+        cond = cond & p
     if s.stat == "count":
         return cond.cast(nw.Int64)
     if s.stat == "nonnull":
@@ -79,6 +91,8 @@ def frame_slots(
     """Fill the slots of ``source``'s cohorts from a native frame, one group-by per cohort."""
     nw = _nw()
     df = nw.from_native(frame)
+    if isinstance(df, nw.DataFrame) and df.implementation.is_polars():
+        df = df.lazy()  # one optimised query per cohort instead of eager steps
     dims = [DIMENSIONS[g] for g in group_by]
     bounds = window_bounds(window, utc_offset_hours)
     out: dict[tuple[str, str], dict[tuple[Any, ...], list[float | None]]] = {}
@@ -94,8 +108,13 @@ def frame_slots(
         if period is not None:
             rows = with_period(nw, rows, column, period, utc_offset_hours * 3600)
             keys.append("_period")
+        names: dict[Cond, str] = {}
+        for s in slots:
+            for part in _parts(s.cond):
+                names.setdefault(part, f"_c{len(names)}")
+        rows = rows.with_columns(*(to_expr(c, nw).alias(n) for c, n in names.items()))
         rows = rows.select(
-            *keys, *(_slot_input(nw, s).alias(f"_s{i}") for i, s in enumerate(slots))
+            *keys, *(_slot_input(nw, s, names).alias(f"_s{i}") for i, s in enumerate(slots))
         )
         aggs = [_slot_agg(nw, s, i) for i, s in enumerate(slots)]
         if keys:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from propcrm.metrics.kpi._conditions import to_source
+from propcrm.metrics.kpi._conditions import All, Cond, to_source
 from propcrm.metrics.kpi._definitions import KpiDefinition
 from propcrm.metrics.kpi._engine import (
     Households,
@@ -36,20 +36,44 @@ __all__ = ["Accumulator", "compute", "compute_facts"]
 _Update = Callable[[Row, list[Any]], None]
 
 
+def _parts(cond: Cond) -> list[Cond]:
+    """The conjuncts of a condition, nested ``All`` flattened."""
+    if isinstance(cond, All):
+        return [p for c in cond.conds for p in _parts(c)]
+    return [cond]
+
+
 def _compile(slots: Sequence[Slot]) -> tuple[Callable[[], list[Any]], _Update]:
-    """Generate the update function of one cohort's slots: straight-line code, one call a row."""
+    """Generate the update function of one cohort's slots: straight-line code, one call a row.
+
+    Every distinct conjunct is evaluated once into a local; each slot then tests its locals.
+    """
     lines = ["def _update(r, acc):"]
     init: list[str] = []
     shared: dict[tuple[str | None, str], int] = {}
+    locals_: dict[str, str] = {}
+
+    def test_of(cond: Cond) -> str:
+        names = []
+        for part in _parts(cond):
+            src = to_source(part)
+            if src not in locals_:
+                locals_[src] = f"c{len(locals_)}"
+                lines.append(f"    {locals_[src]} = {src}")
+            if locals_[src] not in names:
+                names.append(locals_[src])
+        return " and ".join(names) or "True"
+
+    body: list[str] = []
     for i, s in enumerate(slots):
-        test = to_source(s.cond)
+        test = test_of(s.cond)
         if s.stat == "count":
             init.append("0")
-            lines.append(f"    if {test}: acc[{i}] += 1")
+            body.append(f"    if {test}: acc[{i}] += 1")
         elif s.stat in ("sum", "nonnull"):
             init.append("0")
             add = f"r[{s.column!r}]" if s.stat == "sum" else "1"
-            lines.append(f"    if {test}: acc[{i}] += {add}")
+            body.append(f"    if {test}: acc[{i}] += {add}")
         else:
             key = (s.column, test)
             if key in shared:
@@ -57,9 +81,8 @@ def _compile(slots: Sequence[Slot]) -> tuple[Callable[[], list[Any]], _Update]:
                 continue
             shared[key] = i
             init.append("[]")
-            lines.append(f"    if {test}: acc[{i}].append(r[{s.column!r}])")
-    if len(lines) == 1:
-        lines.append("    pass")
+            body.append(f"    if {test}: acc[{i}].append(r[{s.column!r}])")
+    lines += body or ["    pass"]
     make = ["def _make():", "    acc = []"]
     make += [f"    acc.append({v})" for v in init]
     make.append("    return acc")
