@@ -3,14 +3,22 @@
 Open one with :func:`open_store` (``memory://``, ``sqlite:///path.db``, PostgreSQL, MariaDB, or a
 plugin's scheme). Every store meets the :class:`Store` contract; ``propcrm.testing`` ships the
 conformance suite that proves it.
+
+- :class:`MemoryStore` (``memory://``) is the reference implementation;
+- :mod:`propcrm.stores.sql` holds the SQL stores (extra ``sql``; imported only when used);
+- :mod:`propcrm.stores.helpers` has the checks and encodings every store shares;
+- :mod:`propcrm.stores.builtin_plugin` registers the built-in schemes through the
+  ``propcrm_register_stores`` hook.
 """
 
 from __future__ import annotations
 
 from propcrm.stores._contract import Page, Store, StoredEvent, StoreFactory, TicketQuery
 from propcrm.stores._registry import open_store, register_store, registered_schemes
+from propcrm.stores.memory import MemoryStore
 
 __all__ = [
+    "MemoryStore",
     "Page",
     "Store",
     "StoreFactory",
