@@ -76,7 +76,7 @@ class Story:
         self.now += timedelta(hours=hours)
         status = self.ticket.status.value
         if status in ("received", "reopened"):
-            self.dispatch()
+            self.dispatch(party=self.ticket.responsible_party or "PM")
         if self.ticket.status.value == "dispatched":
             self.do(0, c.AcceptTicket(ticket_id=self.id))
         if self.ticket.status.value in ("accepted", "arrived"):

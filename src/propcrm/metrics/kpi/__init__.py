@@ -46,12 +46,20 @@ from propcrm.metrics.kpi._facts import (
     ticket_facts,
     write_parquet,
 )
-from propcrm.metrics.kpi._frames import compute_frame, values_to_frame
+from propcrm.metrics.kpi._frames import compute_frame, rows_to_frame, values_to_frame
 from propcrm.metrics.kpi._periods import PERIODS
+from propcrm.metrics.kpi._reports import (
+    ASSESSMENT_KPIS,
+    complaint_focus,
+    contractor_scorecard,
+    daily_unfinished,
+    monthly_assessment,
+)
 from propcrm.metrics.kpi._standard import STANDARD_KPIS, rework_rate
 from propcrm.metrics.kpi._stream import Accumulator, compute, compute_facts
 
 __all__ = [
+    "ASSESSMENT_KPIS",
     "DIMENSIONS",
     "FACT_COLUMNS",
     "PERIODS",
@@ -78,16 +86,21 @@ __all__ = [
     "OptionalDependencyError",
     "Source",
     "Unit",
+    "complaint_focus",
     "compute",
     "compute_facts",
     "compute_frame",
+    "contractor_scorecard",
+    "daily_unfinished",
     "facts_to_arrow",
     "get_kpi",
     "histories_from_events",
     "kpi_definitions",
     "linear_quantile",
+    "monthly_assessment",
     "register_kpi",
     "rework_rate",
+    "rows_to_frame",
     "survey_facts",
     "ticket_facts",
     "values_to_frame",

@@ -143,13 +143,13 @@ class KpiDefinition:
     label_zh: str
     label_en: str
     formula: str
-    source: Source = Source.TICKETS
-    cohort: Cohort = Cohort.RECEIVED
+    source: Source = attrs.field(default=Source.TICKETS, converter=Source)
+    cohort: Cohort = attrs.field(default=Cohort.RECEIVED, converter=Cohort)
     exclusions: frozenset[Exclusion] = attrs.field(
         default=frozenset({Exclusion.VOIDED, Exclusion.MERGED}), converter=_exclusions
     )
     population: Cond = TRUE
-    aggregation: Aggregation = Aggregation.RATIO
+    aggregation: Aggregation = attrs.field(default=Aggregation.RATIO, converter=Aggregation)
     numerator: Cond = TRUE
     denominator: Cond = TRUE
     value_column: str | None = None
@@ -157,8 +157,8 @@ class KpiDefinition:
     scale: float = 1.0
     annualise: bool = False
     occupied: bool = False
-    unit: Unit = Unit.RATIO
-    direction: Direction = Direction.HIGHER
+    unit: Unit = attrs.field(default=Unit.RATIO, converter=Unit)
+    direction: Direction = attrs.field(default=Direction.HIGHER, converter=Direction)
     target: float | None = None
 
     def __attrs_post_init__(self) -> None:

@@ -27,7 +27,7 @@ from propcrm.metrics.kpi._engine import (
 from propcrm.metrics.kpi._facts import DIMENSIONS
 from propcrm.metrics.kpi._periods import with_period
 
-__all__ = ["compute_frame", "frame_slots", "values_to_frame"]
+__all__ = ["compute_frame", "frame_slots", "rows_to_frame", "values_to_frame"]
 
 _FEATURE = "computing KPIs on a dataframe"
 
@@ -142,7 +142,6 @@ _RESULT_STR = ("kpi", "period", "unit", "direction", "cohort", "exclusions", "la
 
 def values_to_frame(values: Sequence[KpiValue], group_by: Sequence[str], like: Any) -> Any:
     """KPI values as a native frame of ``like``'s backend (pyarrow for plain Python input)."""
-    nw = _nw()
     pa = require_module("pyarrow", extra="frames", feature=_FEATURE)
     fields = [("kpi", pa.string())]
     fields += [(g, pa.string()) for g in group_by]
@@ -164,6 +163,17 @@ def values_to_frame(values: Sequence[KpiValue], group_by: Sequence[str], like: A
     table = pa.table(
         {name: [r.get(name) for r in records] for name, _ in fields}, schema=pa.schema(fields)
     )
+    return _like(table, like)
+
+
+def rows_to_frame(rows: Sequence[Mapping[str, Any]], like: Any) -> Any:
+    """Report rows as a native frame of ``like``'s backend (pyarrow when ``like`` is None)."""
+    pa = require_module("pyarrow", extra="frames", feature=_FEATURE)
+    return _like(pa.Table.from_pylist([dict(r) for r in rows]), like)
+
+
+def _like(table: Any, like: Any) -> Any:
+    nw = _nw()
     if like is None:
         return table
     impl = nw.from_native(like).implementation
