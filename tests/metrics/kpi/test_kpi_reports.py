@@ -220,3 +220,16 @@ def test_benchmark_smoke() -> None:
         check=True,
     )
     assert "events/s" in out.stdout
+
+
+def test_tickets_received_after_as_of_are_skipped() -> None:
+    from propcrm.metrics.kpi import iter_facts
+
+    early = FactOptions(as_of=local(2026, 4, 3))
+    assert [r["ticket_id"] for r in iter_facts(histories(), early)] == ["c1", "c2", "c3"]
+    with pytest.raises(ValidationError, match="after the as-of instant"):
+        ticket_facts(histories()[5], early)
+    # events after the as-of instant are ignored: c1 had been received, not yet answered
+    row = ticket_facts(histories()[0], FactOptions(as_of=local(2026, 4, 1, 0, 30)))
+    assert row["first_response_at"] is None
+    assert row["age_s"] == 1800

@@ -35,6 +35,7 @@ __all__ = [
     "Row",
     "facts_to_arrow",
     "histories_from_events",
+    "iter_facts",
     "survey_facts",
     "ticket_facts",
     "write_parquet",
@@ -199,6 +200,13 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
         )
     p0 = first.payload
     received = _ts(first.occurred_at)
+    if limit is not None and received > limit:
+        raise ValidationError.single(
+            "$[0].occurred_at",
+            f"ticket {first.ticket_id!r} was received after the as-of instant",
+            subject="ticket history",
+            hint="use iter_facts(), which skips tickets that did not exist yet",
+        )
     scope = p0.scope
     loc = p0.location
     r: Row = {
@@ -383,6 +391,17 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
             if r[key] is None:
                 r[key] = state.status.value
     return r
+
+
+def iter_facts(
+    histories: Iterable[Sequence[Event]], options: FactOptions | None = None
+) -> Iterator[Row]:
+    """Fact rows of histories, skipping tickets received after ``options.as_of``."""
+    opts = options or FactOptions()
+    limit = None if opts.as_of is None else opts.as_of
+    for history in histories:
+        if history and (limit is None or history[0].occurred_at <= limit):
+            yield ticket_facts(history, opts)
 
 
 def histories_from_events(events: Iterable[Event]) -> Iterator[list[Event]]:

@@ -26,7 +26,7 @@ from propcrm.metrics.kpi._engine import (
     resolve_definitions,
     window_bounds,
 )
-from propcrm.metrics.kpi._facts import DIMENSIONS, FactOptions, Row, survey_facts, ticket_facts
+from propcrm.metrics.kpi._facts import DIMENSIONS, FactOptions, Row, iter_facts, survey_facts
 from propcrm.metrics.kpi._periods import period_key
 from propcrm.model import SurveyDefinition, SurveyResponse
 from propcrm.workflow import Event
@@ -239,8 +239,7 @@ def compute(
     Raises:
         ValidationError: Unknown dimension or period, an empty window, a bad history.
     """
-    opts = options or FactOptions()
-    rows = (ticket_facts(h, opts) for h in histories)
+    rows = iter_facts(histories, options)
     return compute_facts(
         rows,
         definitions=definitions,
