@@ -112,7 +112,9 @@ def make_engine(url: str) -> sa.Engine:
                 engine = sa.create_engine(parsed, connect_args={"timeout": 30})
             _sqlite_setup(engine, wal=not memory)
             return engine
-        return sa.create_engine(parsed, pool_recycle=3600)
+        # Every store operation ends its transaction itself (commit, or rollback on close), so
+        # the pool's extra ROLLBACK on check-in would be one more round trip per operation.
+        return sa.create_engine(parsed, pool_recycle=3600, pool_reset_on_return=None)
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
         raise StoreError(
             f"cannot open {parsed.render_as_string(hide_password=True)}: {exc}",
