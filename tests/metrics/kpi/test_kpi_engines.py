@@ -72,3 +72,23 @@ def test_stream_equals_frames(
     }[backend]()
     frames = compute_frame(native, group_by=group_by, period=period, as_records=True)
     assert frames == stream
+
+
+@pytest.mark.slow
+def test_stream_equals_pyspark() -> None:
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    from hypothesis import find
+
+    histories = [
+        find(st_histories(max_commands=12), lambda h, n=n: len(h) > n) for n in range(3, 8)
+    ]
+    rows = [ticket_facts(h, FactOptions(as_of=AS_OF)) for h in histories]
+    spark = pyspark_sql.SparkSession.builder.master("local[1]").getOrCreate()
+    try:
+        frame = spark.createDataFrame(facts_to_arrow(rows).to_pandas())
+        for group_by, period in GROUPINGS[:3]:
+            stream = compute_facts(rows, group_by=group_by, period=period)
+            frames = compute_frame(frame, group_by=group_by, period=period, as_records=True)
+            assert frames == stream
+    finally:
+        spark.stop()

@@ -119,25 +119,40 @@ class Accumulator:
         self._period = period
         self._offset = utc_offset_hours * 3600
         self._bounds = window_bounds(window, utc_offset_hours)
-        self._cohorts: dict[str, list[tuple[str, Callable[[], list[Any]], _Update]]] = {}
-        for (source, column), slots in plan.slots.items():
-            make, update = _compile(slots)
-            self._cohorts.setdefault(source, []).append((column, make, update))
+        self._day_keys: dict[int, int] = {}
         self.groups: dict[tuple[str, str], dict[tuple[Any, ...], list[Any]]] = {
             key: {} for key in plan.slots
         }
+        self._cohorts: dict[
+            str,
+            list[tuple[str, Callable[[], list[Any]], _Update, dict[tuple[Any, ...], list[Any]]]],
+        ] = {}
+        for (source, column), slots in plan.slots.items():
+            make, update = _compile(slots)
+            self._cohorts.setdefault(source, []).append(
+                (column, make, update, self.groups[(source, column)])
+            )
 
     def add(self, row: Row, source: str = "tickets") -> None:
         """Count one fact row in its groups."""
-        dims = tuple(row.get(c) for c in self._columns)
-        for column, make, update in self._cohorts.get(source, ()):
+        dims = tuple([row.get(c) for c in self._columns])
+        period = self._period
+        bounds = self._bounds
+        day_keys = self._day_keys
+        for column, make, update, groups in self._cohorts.get(source, ()):
             t = row[column]
             if t is None:
                 continue
-            if self._bounds is not None and not self._bounds[0] <= t < self._bounds[1]:
+            if bounds is not None and not bounds[0] <= t < bounds[1]:
                 continue
-            key = dims + ((period_key(t, self._period, self._offset),) if self._period else (None,))
-            groups = self.groups[(source, column)]
+            if period is None:
+                key = (*dims, None)
+            else:
+                day = (t + self._offset) // 86400
+                pkey = day_keys.get(day)
+                if pkey is None:
+                    pkey = day_keys[day] = period_key(t, period, self._offset)
+                key = (*dims, pkey)
             acc = groups.get(key)
             if acc is None:
                 acc = groups[key] = make()
