@@ -5,6 +5,7 @@ The most used names are re-exported here; each subpackage documents its own:
 - :mod:`propcrm.model`: domain values (organisation, locations, customers, tickets);
 - :mod:`propcrm.workflow`: the ticket lifecycle (commands, events, rules, replay);
 - :mod:`propcrm.taxonomy`: the standard issue taxonomy and statutory warranty;
+- :mod:`propcrm.customers`: the customer archive (verified changes, logged reads, PIPL rights);
 - :mod:`propcrm.serialization`: JSON at the edges;
 - :mod:`propcrm.stores`: memory and SQL stores behind one contract (``open_store``);
 - :mod:`propcrm.plugins`: the ``propcrm_*`` hooks and the plugin manager;
@@ -14,7 +15,7 @@ The most used names are re-exported here; each subpackage documents its own:
 
 from __future__ import annotations
 
-from propcrm import errors, taxonomy
+from propcrm import customers, errors, taxonomy
 from propcrm.errors import (
     ConcurrencyError,
     InvalidTransitionError,
@@ -72,6 +73,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "apply",
+    "customers",
     "errors",
     "open_store",
     "replay",

@@ -93,6 +93,4 @@ def converter(*, reveal_pii: bool) -> Converter:
     """The propcrm converter with the archive hooks registered (built once per setting)."""
     from propcrm.serialization import make_converter
 
-    made = make_converter(reveal_pii=reveal_pii)
-    register(made)
-    return made
+    return make_converter(reveal_pii=reveal_pii)  # make_converter registers the archive hooks

@@ -69,6 +69,7 @@ class Channel(LabelledEnum):
     WECHAT = ("wechat", "微信", "WeChat")
     REVISIT = ("revisit", "回访", "Revisit")
     INSPECTION = ("inspection", "验房", "Inspection")
+    FORUM = ("forum", "客户恳谈会", "Owners' forum")
     OTHER = ("other", "其他", "Other")
 
 

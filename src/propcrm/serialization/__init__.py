@@ -337,6 +337,13 @@ def make_converter(*, reveal_pii: bool = False) -> PropcrmConverter:
     )
     _register_events(converter)
     _register_commands(converter)
+    # The delivery and archive aggregates have their own envelopes; imported here, not at the
+    # top, because those modules build converters with this function.
+    from propcrm import customers
+    from propcrm.workflow import delivery_serialization
+
+    delivery_serialization.register(converter)
+    customers.register(converter)
     _register_pii(converter, reveal_pii=reveal_pii)
     return converter
 

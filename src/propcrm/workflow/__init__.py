@@ -7,12 +7,14 @@ The public entry point is :class:`Lifecycle`::
     ticket = replay(history + events)
 
 Command classes live in :mod:`propcrm.workflow.commands`, event classes in
-:mod:`propcrm.workflow.events`.
+:mod:`propcrm.workflow.events`. House delivery and inspection (:mod:`propcrm.workflow.delivery`,
+with its KPIs in :mod:`propcrm.workflow.delivery_kpis`) and revisit programmes
+(:mod:`propcrm.workflow.revisits`) follow the same command/event style.
 """
 
 from __future__ import annotations
 
-from propcrm.workflow import commands, events
+from propcrm.workflow import commands, delivery, delivery_kpis, events, revisits
 from propcrm.workflow.events import EVENT_SCHEMA_VERSION, EVENT_TYPES, Event, EventPayload
 from propcrm.workflow.lifecycle import (
     CategoryCatalog,
@@ -45,7 +47,10 @@ __all__ = [
     "command_target",
     "commands",
     "decide",
+    "delivery",
+    "delivery_kpis",
     "events",
     "replay",
     "replay_many",
+    "revisits",
 ]

@@ -513,7 +513,7 @@ def follow_up_tickets(
     meeting: ForumMeeting,
     *,
     ticket_id: Callable[[ForumMeeting, ForumIssue], str] = _forum_ticket_id,
-    channel: Channel = Channel.OTHER,
+    channel: Channel = Channel.FORUM,
 ) -> tuple[ReceiveTicket, ...]:
     """One ticket per issue raised at the meeting, so each is followed up and answered.
 
@@ -522,7 +522,7 @@ def follow_up_tickets(
     Args:
         meeting: The meeting.
         ticket_id: Makes each ticket's id; ``"F-<meeting>-<issue>"`` by default.
-        channel: The intake channel; ``other`` until the channels name the forum.
+        channel: The intake channel (the owners' forum by default).
 
     Returns:
         The commands to receive, in the order the issues were raised.
