@@ -26,6 +26,7 @@ from propcrm.errors import (
     ConcurrencyError,
     DuplicateIntakeError,
     NotFoundError,
+    PermissionDeniedError,
     PluginError,
     ValidationError,
 )
@@ -33,7 +34,7 @@ from propcrm.model.actor import Actor
 from propcrm.model.customer import CustomerRef
 from propcrm.model.ticket import Ticket
 from propcrm.plugins import PiiAccess, Plugins, Route, get_plugins
-from propcrm.stores import Store
+from propcrm.stores import Page, Store, TicketQuery
 from propcrm.taxonomy import Taxonomy
 from propcrm.workflow import Event, Lifecycle, LifecycleRules, apply
 from propcrm.workflow import commands as c
@@ -71,6 +72,15 @@ class Outcome:
 
 def _never_retry_intake(command: c.Command) -> bool:
     return not isinstance(command, c.ReceiveTicket)
+
+
+def _check_scope(actor: Actor, ticket: Ticket) -> None:
+    if not actor.covers(ticket.scope):
+        raise PermissionDeniedError(
+            f"ticket {ticket.ticket_id!r} lies outside actor {actor.id!r}'s scope "
+            f"{sorted(actor.scope or ())}",
+            hint="act as someone whose scope covers the ticket's org units",
+        )
 
 
 class TicketService:
@@ -222,13 +232,62 @@ class TicketService:
                 hint="do not retry the command; replay the listener from the stored events",
             ) from error
 
-    def get(self, ticket_id: str) -> Ticket:
-        """The stored ticket.
+    def get(self, ticket_id: str, *, actor: Actor | None = None) -> Ticket:
+        """The stored ticket, for ``actor`` when given (checked against the actor's org scope).
 
         Raises:
             NotFoundError: No such ticket in the store's tenant.
+            PermissionDeniedError: The ticket lies outside the actor's scope.
         """
-        return self.store.get(ticket_id)
+        ticket = self.store.get(ticket_id)
+        if actor is not None:
+            _check_scope(actor, ticket)
+        return ticket
+
+    def events(self, ticket_id: str, *, actor: Actor | None = None) -> list[Event]:
+        """A ticket's history, for ``actor`` when given (checked against its org scope)."""
+        self.get(ticket_id, actor=actor)
+        return self.store.events(ticket_id)
+
+    def query(self, query: TicketQuery, *, actor: Actor | None = None) -> Page[Ticket]:
+        """Tickets matching ``query``, narrowed to ``actor``'s org scope when given.
+
+        An actor scoped to one org unit gets the query narrowed to it; one scoped to several
+        must name one of them (or a unit below one) as ``query.org_unit``.
+
+        Raises:
+            PermissionDeniedError: ``query.org_unit`` lies outside the actor's scope, or the
+                actor's scope is several units and the query names none.
+        """
+        if actor is None or actor.scope is None:
+            return self.store.query(query)
+        if query.org_unit is None:
+            if len(actor.scope) != 1:
+                raise PermissionDeniedError(
+                    f"actor {actor.id!r} is scoped to {sorted(actor.scope)}; "
+                    "a query must name one of them",
+                    hint="set TicketQuery.org_unit to a unit inside the actor's scope",
+                )
+            query = attrs.evolve(query, org_unit=next(iter(actor.scope)))
+        elif not self._inside(query.org_unit, actor.scope):
+            raise PermissionDeniedError(
+                f"org unit {query.org_unit!r} lies outside actor {actor.id!r}'s scope "
+                f"{sorted(actor.scope)}",
+                hint="query a unit inside the actor's scope",
+            )
+        page = self.store.query(query)
+        # Defence in depth: a store bug must never widen what an actor sees.
+        for ticket in page.items:
+            _check_scope(actor, ticket)
+        return page
+
+    def _inside(self, unit_id: str, scope: frozenset[str]) -> bool:
+        if unit_id in scope:
+            return True
+        tree = self.store.org_tree()
+        if unit_id not in tree:
+            return False
+        return any(a.id in scope for a in tree.ancestors(unit_id))
 
     # -- routing ------------------------------------------------------------------------------
 
@@ -300,6 +359,8 @@ class TicketService:
             NotFoundError: No such customer in the store's tenant.
             ValidationError: An unknown field or an empty purpose (``$.fields``, ``$.purpose``).
             PluginError: An audit plugin failed; the data is not returned.
+            PermissionDeniedError: A scoped actor named no ticket, or one outside its scope or
+                not reported by the customer.
         """
         wanted = frozenset(fields)
         unknown = sorted(wanted - set(_PII_FIELDS))
@@ -309,6 +370,20 @@ class TicketService:
                 f"not personal fields of a customer: {', '.join(unknown)}",
                 hint="choose from " + ", ".join(_PII_FIELDS),
             )
+        if actor.scope is not None:
+            # A scoped actor reads a customer through a ticket in its scope that the customer
+            # reported: need to know, not browse.
+            if ticket_id is None:
+                raise PermissionDeniedError(
+                    f"actor {actor.id!r} is scoped to {sorted(actor.scope)}; "
+                    "name the ticket this read serves",
+                    hint="pass ticket_id= of a ticket in the actor's scope",
+                )
+            ticket = self.get(ticket_id, actor=actor)
+            if ticket.reporter is None or ticket.reporter.customer_id != customer_id:
+                raise PermissionDeniedError(
+                    f"ticket {ticket_id!r} was not reported by customer {customer_id!r}"
+                )
         customer = self.store.get_customer(customer_id)
         access = PiiAccess(
             actor=actor,
