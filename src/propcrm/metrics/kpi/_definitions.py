@@ -162,9 +162,9 @@ class KpiDefinition:
     target: float | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not self.name or not self.name.replace("_", "").isalnum():
+        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
             raise ValidationError.single(
-                "$.name", f"a KPI name is letters, digits and '_', got {self.name!r}"
+                "$.name", f"a KPI name is letters, digits, '_' and '-', got {self.name!r}"
             )
         if (self.aggregation in _VALUE_AGGREGATIONS) != (self.value_column is not None):
             raise ValidationError.single(
