@@ -18,10 +18,12 @@ from __future__ import annotations
 from propcrm import customers, errors, taxonomy
 from propcrm.errors import (
     ConcurrencyError,
+    DuplicateIntakeError,
     InvalidTransitionError,
     NotFoundError,
     PermissionDeniedError,
     PropcrmError,
+    StoreError,
     ValidationError,
 )
 from propcrm.model import (
@@ -42,7 +44,7 @@ from propcrm.model import (
     TicketStatus,
 )
 from propcrm.service import TicketService
-from propcrm.stores import open_store
+from propcrm.stores import MemoryStore, Store, TicketQuery, open_store
 from propcrm.workflow import Event, Lifecycle, LifecycleRules, apply, replay
 
 __all__ = [
@@ -50,11 +52,13 @@ __all__ = [
     "Channel",
     "ConcurrencyError",
     "CustomerRef",
+    "DuplicateIntakeError",
     "Event",
     "InvalidTransitionError",
     "Lifecycle",
     "LifecycleRules",
     "Location",
+    "MemoryStore",
     "NotFoundError",
     "OrgScope",
     "OrgTree",
@@ -66,8 +70,11 @@ __all__ = [
     "Role",
     "Satisfaction",
     "Severity",
+    "Store",
+    "StoreError",
     "Ticket",
     "TicketKind",
+    "TicketQuery",
     "TicketService",
     "TicketStatus",
     "ValidationError",
