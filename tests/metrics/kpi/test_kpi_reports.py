@@ -233,3 +233,22 @@ def test_tickets_received_after_as_of_are_skipped() -> None:
     row = ticket_facts(histories()[0], FactOptions(as_of=local(2026, 4, 1, 0, 30)))
     assert row["first_response_at"] is None
     assert row["age_s"] == 1800
+
+
+def test_kpis_registered_by_a_plugin_join_the_definitions() -> None:
+    import attrs
+
+    from propcrm.metrics.kpi import get_kpi, kpi_definitions
+    from propcrm.plugins import _registries
+
+    base = get_kpi("reopen_rate")
+    custom = attrs.evolve(base, name="acme_reopen_rate")
+    _registries.register_kpi("acme_reopen_rate", custom)
+    try:
+        assert custom in kpi_definitions()
+        _registries.register_kpi("acme_misnamed", custom)
+        with pytest.raises(ValidationError):
+            kpi_definitions()
+    finally:
+        _registries.KPIS._entries.pop("acme_reopen_rate", None)  # type: ignore[attr-defined]
+        _registries.KPIS._entries.pop("acme_misnamed", None)  # type: ignore[attr-defined]

@@ -239,9 +239,25 @@ def register_kpi(definition: KpiDefinition, *, replace: bool = False) -> KpiDefi
 def kpi_definitions() -> tuple[KpiDefinition, ...]:
     """Every registered KPI, standard ones first, in registration order."""
     from propcrm.metrics.kpi import _standard  # noqa: F401  (registers the standard set)
+    from propcrm.plugins import get_kpi as plugin_kpi
+    from propcrm.plugins import kpi_names as plugin_kpi_names
 
     with _lock:
-        return tuple(_registry.values())
+        own = dict(_registry)
+    # KPIs contributed through the propcrm_register_kpis hook (plugins load on first use).
+    # Other KPI shapes registered there (e.g. delivery KPI functions) are not definitions.
+    for name in plugin_kpi_names():
+        definition = plugin_kpi(name)
+        if not isinstance(definition, KpiDefinition) or name in own:
+            continue
+        if definition.name != name:
+            raise ValidationError.single(
+                "$.name",
+                f"plugin registered KPI {definition.name!r} under the name {name!r}",
+                hint="register each KpiDefinition under its own name",
+            )
+        own[name] = definition
+    return tuple(own.values())
 
 
 def get_kpi(name: str) -> KpiDefinition:
