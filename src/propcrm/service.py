@@ -1,4 +1,4 @@
-"""The service facade: run lifecycle commands against a store, with plugins (issue 5, item 4).
+"""The service facade: run lifecycle commands against a store, with plugins.
 
 :class:`TicketService` runs every command in four steps:
 

@@ -50,10 +50,8 @@ def _register_builtins() -> None:
 
 def _load_plugins() -> None:
     # Stores come from plugins (built-in ones included); load them on first use, never at import.
-    try:
-        from propcrm.plugins import ensure_loaded
-    except ImportError:  # pragma: no cover - the plugins package not built yet
-        return
+    from propcrm.plugins import ensure_loaded
+
     ensure_loaded()
 
 
