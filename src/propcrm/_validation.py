@@ -21,6 +21,7 @@ __all__ = [
     "member_of",
     "non_empty_str",
     "optional_aware_datetime",
+    "positive_int",
     "require_aware",
 ]
 
@@ -53,6 +54,14 @@ def optional_aware_datetime(
     """Validate ``None`` or a timezone-aware ``datetime``."""
     if value is not None:
         require_aware(value, _path(attribute))  # type: ignore[arg-type]
+
+
+def positive_int(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Validate an integer ≥ 1 (booleans refused), e.g. an event's sequence number."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError.single(
+            f"$.{attribute.name}", f"must be an integer ≥ 1, got {value!r}"
+        )
 
 
 def non_empty_str(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

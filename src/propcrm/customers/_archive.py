@@ -16,7 +16,13 @@ from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
-from propcrm._validation import aware_datetime, member_of, non_empty_str, require_aware
+from propcrm._validation import (
+    aware_datetime,
+    member_of,
+    non_empty_str,
+    positive_int,
+    require_aware,
+)
 from propcrm.customers._values import (
     PERSONAL_FIELDS,
     ContactMethod,
@@ -550,13 +556,6 @@ EVENT_TYPES: dict[str, type[ArchivePayload]] = {
 }
 
 
-def _positive(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError.single(
-            f"$.{attribute.name}", f"must be an integer ≥ 1, got {value!r}"
-        )
-
-
 @attrs.frozen(kw_only=True)
 class ArchiveEvent:
     """One immutable fact in a customer's record (the envelope of ticket events, per customer).
@@ -573,7 +572,7 @@ class ArchiveEvent:
 
     event_id: str = attrs.field(validator=non_empty_str)
     customer_id: str = attrs.field(validator=non_empty_str)
-    sequence: int = attrs.field(validator=_positive)
+    sequence: int = attrs.field(validator=positive_int)
     occurred_at: datetime = attrs.field(validator=aware_datetime)
     actor: Actor
     payload: ArchivePayload

@@ -15,7 +15,7 @@ from typing import ClassVar, TypeAlias
 
 import attrs
 
-from propcrm._validation import aware_datetime, non_empty_str, optional_aware_datetime
+from propcrm._validation import aware_datetime, non_empty_str, optional_aware_datetime, positive_int
 from propcrm.errors import ValidationError
 from propcrm.model.actor import Actor
 from propcrm.model.customer import CustomerRef
@@ -367,13 +367,6 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
 }
 
 
-def _positive(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError.single(
-            f"$.{attribute.name}", f"must be an integer ≥ 1, got {value!r}"
-        )
-
-
 @attrs.frozen(kw_only=True)
 class Event:
     """One immutable fact in a ticket's history.
@@ -391,7 +384,7 @@ class Event:
 
     event_id: str = attrs.field(validator=non_empty_str)
     ticket_id: str = attrs.field(validator=non_empty_str)
-    sequence: int = attrs.field(validator=_positive)
+    sequence: int = attrs.field(validator=positive_int)
     occurred_at: datetime = attrs.field(validator=aware_datetime)
     actor: Actor
     payload: EventPayload
