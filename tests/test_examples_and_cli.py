@@ -68,3 +68,60 @@ def test_lifecycle_benchmark_smoke() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "events/s" in result.stdout
+
+
+def test_taxonomy_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["taxonomy", "search", "卫生间天花板滴水"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("Q.WP.08")
+    assert main(["taxonomy", "show", "Q.WP.08"]) == 0
+    shown = capsys.readouterr().out
+    assert "WL5, b-leak1" in shown
+    assert "propcrm-standard@" in shown
+    assert main(["taxonomy", "list", "--level", "class", "--lang", "en"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["C", "Q", "S"]
+    assert main(["taxonomy", "export", "--format", "json"]) == 0
+    assert "Q.WP.08" in capsys.readouterr().out
+
+
+def test_calendar_subcommands_use_chinese_holidays(capsys: pytest.CaptureFixture[str]) -> None:
+    # 16:00 on the eve of the National Day holiday + 4 business hours: 2 h that day, the
+    # holiday (1-7 October 2026) closed, 2 h on the 8th.
+    assert main(["calendar", "add", "2026-09-30T16:00+08:00", "4"]) == 0
+    assert capsys.readouterr().out.strip() == "2026-10-08T11:00:00+08:00"
+    assert main(["calendar", "elapsed", "2026-09-30T09:00+08:00", "2026-10-09T09:00+08:00"]) == 0
+    assert capsys.readouterr().out.strip() == "15 business hours"
+    assert main(["calendar", "is-working", "2026-10-01T10:00+08:00"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["closed", "opens 2026-10-08T09:00:00+08:00"]
+    assert main(["calendar", "--name", "24x7", "is-working", "2026-10-01T03:00+08:00"]) == 0
+    assert capsys.readouterr().out.strip() == "working"
+
+
+def test_store_subcommands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["store", "version", url]) == 0
+    assert capsys.readouterr().out.strip() == "schema version None"
+    assert main(["store", "init", url]) == 0
+    assert main(["store", "migrate", url]) == 0
+    assert "applied nothing; schema version 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["taxonomy", "show", "Q.WP.99"], "did you mean 'Q.WP.09'"),
+        (["calendar", "add", "2026-09-30T16:00", "4"], "has no UTC offset @ $.start"),
+        (
+            ["calendar", "--name", "cn-statutry", "add", "2026-09-30T16:00+08:00", "4"],
+            "cn-statutory",
+        ),
+        (["calendar", "add", "2026-09-30T16:00+08:00", "four"], "not a number of hours"),
+    ],
+)
+def test_user_mistakes_get_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err

@@ -1,7 +1,8 @@
 """The ``propcrm`` command line.
 
-``propcrm demo`` runs the main job. A user's mistake gets a one-line message and exit code 2,
-never a traceback.
+``propcrm demo`` runs the main job; ``propcrm taxonomy``, ``propcrm calendar`` and
+``propcrm store`` work on the taxonomy, business calendars and SQL store schemas. A user's
+mistake gets a one-line message and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from propcrm.errors import PropcrmError
+from propcrm.errors import PropcrmError, ValidationError
 
 __all__ = ["main"]
 
@@ -27,7 +28,20 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--lang", choices=["zh", "en"], default="en", help="language of labels (default: en)"
     )
+    from propcrm.cli._commands import add_subcommands
+
+    add_subcommands(commands)
     return parser
+
+
+def _one_line(error: PropcrmError) -> str:
+    """A propcrm error as one line: every bad field of a ValidationError, then the hint."""
+    text = (
+        "; ".join(str(e) for e in error.errors)
+        if isinstance(error, ValidationError)
+        else error.message.replace("\n", " ")
+    )
+    return text + (f" (hint: {error.hint})" if error.hint else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,8 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from propcrm.cli._demo import run_demo
 
             return run_demo(lang=args.lang, out=sys.stdout)
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args, sys.stdout))
         parser.print_help()
         return 2
     except PropcrmError as error:
-        print(f"propcrm: error: {error.message}", file=sys.stderr)
+        print(f"propcrm: error: {_one_line(error)}", file=sys.stderr)
         return 2
