@@ -74,15 +74,6 @@ def _never_retry_intake(command: c.Command) -> bool:
     return not isinstance(command, c.ReceiveTicket)
 
 
-def _check_scope(actor: Actor, ticket: Ticket) -> None:
-    if not actor.covers(ticket.scope):
-        raise PermissionDeniedError(
-            f"ticket {ticket.ticket_id!r} lies outside actor {actor.id!r}'s scope "
-            f"{sorted(actor.scope or ())}",
-            hint="act as someone whose scope covers the ticket's org units",
-        )
-
-
 class TicketService:
     """Run lifecycle commands against a store: load, decide, save, tell the listeners.
 
@@ -241,7 +232,7 @@ class TicketService:
         """
         ticket = self.store.get(ticket_id)
         if actor is not None:
-            _check_scope(actor, ticket)
+            actor.require_covers(ticket.scope, subject="ticket")
         return ticket
 
     def events(self, ticket_id: str, *, actor: Actor | None = None) -> list[Event]:
@@ -278,7 +269,7 @@ class TicketService:
         page = self.store.query(query)
         # Defence in depth: a store bug must never widen what an actor sees.
         for ticket in page.items:
-            _check_scope(actor, ticket)
+            actor.require_covers(ticket.scope, subject="ticket")
         return page
 
     def _inside(self, unit_id: str, scope: frozenset[str]) -> bool:

@@ -408,7 +408,8 @@ def test_actors_act_only_inside_their_org_scope(run: Run) -> None:
         PermissionDeniedError,
         elsewhere,
     )
-    assert "does not cover project 'p1'" in str(error)
+    assert "project 'p1'" in str(error)
+    assert "does not cover" in str(error)
     company_wide = Actor(id="c1-staff", role=Role.SUPERVISOR, scope={"c1"})
     run.do(
         d.RecordInspection(batch_id="B1", unit_id="U1", inspector="i", checklist=("Q.WP.04",)),

@@ -776,12 +776,8 @@ def decide(
         )
     target = command.scope if isinstance(command, RegisterCustomer) else None
     target = record.scope if record is not None else target
-    if target is not None and not actor.covers(target):
-        raise PermissionDeniedError(
-            f"actor {actor.id!r} is scoped to {sorted(actor.scope or ())}, which does not cover "
-            f"project {target.project_id!r} of company {target.company_id!r}",
-            hint="issue it as an actor whose scope includes the customer's project",
-        )
+    if target is not None:
+        actor.require_covers(target, subject="customer")
     if record is not None:
         if command.customer_id != record.customer_id:
             raise ValidationError.single(

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import attrs
 
 from propcrm._validation import member_of, non_empty_str
+from propcrm.errors import PermissionDeniedError
 from propcrm.model.enums import Role
 from propcrm.model.org import OrgScope
 
@@ -40,6 +41,21 @@ class Actor:
     def covers(self, scope: OrgScope) -> bool:
         """Whether the actor may act on something in ``scope`` (a ticket's or a customer's)."""
         return self.scope is None or not self.scope.isdisjoint(scope.path())
+
+    def require_covers(self, scope: OrgScope, *, subject: str) -> None:
+        """Raise ``PermissionDeniedError`` unless :meth:`covers` ``scope``.
+
+        Args:
+            scope: The org scope of what the actor wants to act on or read.
+            subject: What that is, for the message: ``"ticket"``, ``"batch"``, ``"customer"``.
+        """
+        if not self.covers(scope):
+            raise PermissionDeniedError(
+                f"actor {self.id!r} is scoped to {sorted(self.scope or ())}, which does not "
+                f"cover the {subject}'s project {scope.project_id!r} of company "
+                f"{scope.company_id!r}",
+                hint=f"act as someone whose scope includes the {subject}'s org units",
+            )
 
     @classmethod
     def system(cls, component: str = "propcrm") -> Actor:

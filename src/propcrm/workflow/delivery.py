@@ -1117,12 +1117,8 @@ def decide(
         )
     target = command.scope if isinstance(command, OpenDeliveryBatch) else None
     target = batch.scope if batch is not None else target
-    if target is not None and not actor.covers(target):
-        raise PermissionDeniedError(
-            f"actor {actor.id!r} is scoped to {sorted(actor.scope or ())}, which does not cover "
-            f"project {target.project_id!r} of company {target.company_id!r}",
-            hint="issue it as an actor whose scope includes the batch's project",
-        )
+    if target is not None:
+        actor.require_covers(target, subject="batch")
     if batch is not None:
         if command.batch_id != batch.batch_id:
             raise ValidationError.single(

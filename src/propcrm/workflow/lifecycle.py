@@ -312,12 +312,8 @@ def decide(
         if isinstance(command, c.ReceiveTicket)
         else (ticket.scope if ticket is not None else None)
     )
-    if target_scope is not None and not actor.covers(target_scope):
-        raise PermissionDeniedError(
-            f"actor {actor.id!r} is scoped to {sorted(actor.scope or ())}, which does not cover "
-            f"project {target_scope.project_id!r} of company {target_scope.company_id!r}",
-            hint="issue it as an actor whose scope includes the ticket's org units",
-        )
+    if target_scope is not None:
+        actor.require_covers(target_scope, subject="ticket")
     if ticket is None:
         if not isinstance(command, c.ReceiveTicket):
             _refuse(None, command, "the ticket does not exist", hint="receive it first")
