@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
@@ -348,18 +349,20 @@ def make_converter(*, reveal_pii: bool = False) -> PropcrmConverter:
     return converter
 
 
-_DEFAULT = make_converter()
-_REVEALING = make_converter(reveal_pii=True)
+@functools.cache
+def _shared(*, reveal_pii: bool) -> PropcrmConverter:
+    # Built on first use, not at import: importing propcrm should not pay for converters.
+    return make_converter(reveal_pii=reveal_pii)
 
 
 def unstructure(value: Any, *, reveal_pii: bool = False) -> Any:
     """Turn a value into JSON-ready Python data (dicts, lists, strings, numbers)."""
-    return (_REVEALING if reveal_pii else _DEFAULT).unstructure(value)
+    return _shared(reveal_pii=reveal_pii).unstructure(value)
 
 
 def structure(data: Any, cls: type[T]) -> T:
     """Build a ``cls`` from JSON-ready data; malformed data raises ``ValidationError``."""
-    return _REVEALING.structure(data, cls)  # type: ignore[no-any-return]
+    return _shared(reveal_pii=True).structure(data, cls)  # type: ignore[no-any-return]
 
 
 def dumps(value: Any, *, reveal_pii: bool = False) -> str:
