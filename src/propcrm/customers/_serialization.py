@@ -18,7 +18,8 @@ from propcrm.customers._values import (
     mask_text,
 )
 from propcrm.model.customer import mask_id_number, mask_name, mask_phone
-from propcrm.workflow.delivery_serialization import register_aggregate_events, register_commands
+from propcrm.serialization import register_commands
+from propcrm.workflow.delivery_serialization import register_aggregate_events
 
 __all__ = ["converter", "register"]
 

@@ -38,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import attrs
-from cattrs import BaseValidationError, ClassValidationError, IterableValidationError
+from cattrs import BaseValidationError, ClassValidationError, Converter, IterableValidationError
 from cattrs.errors import AttributeValidationNote
 from cattrs.gen import make_dict_unstructure_fn
 from cattrs.preconf.json import JsonConverter, configure_converter
@@ -54,6 +54,7 @@ __all__ = [
     "field_errors",
     "loads",
     "make_converter",
+    "register_commands",
     "structure",
     "unstructure",
 ]
@@ -263,29 +264,37 @@ def _register_events(converter: PropcrmConverter) -> None:
     converter.register_structure_hook(Event, structure_event)
 
 
-def _register_commands(converter: PropcrmConverter) -> None:
-    for command_cls in COMMAND_TYPES.values():
+def register_commands(
+    converter: Converter, union: Any, command_types: Mapping[str, type[Any]]
+) -> None:
+    """Register ``{"command": name, ...}`` for every class of ``command_types`` and ``union``.
+
+    Args:
+        converter: A converter from :func:`make_converter`.
+        union: The command union alias; structuring it dispatches on the ``"command"`` key.
+        command_types: Command name → class.
+    """
+    for command_cls in command_types.values():
         plain = make_dict_unstructure_fn(command_cls, converter)
 
-        def unstructure_command(command: Any, _plain: Any = plain) -> dict[str, Any]:
+        def unstructure(command: Any, _plain: Any = plain) -> dict[str, Any]:
             return {"command": command.name, **_plain(command)}
 
-        converter.register_unstructure_hook(command_cls, unstructure_command)
+        converter.register_unstructure_hook(command_cls, unstructure)
 
-    def structure_command(value: Any, _type: Any) -> Any:
+    def structure(value: Any, _type: Any) -> Any:
         data = dict(_require_mapping(value))
         name = data.pop("command", None)
-        command_cls = COMMAND_TYPES.get(name) if isinstance(name, str) else None
+        command_cls = command_types.get(name) if isinstance(name, str) else None
         if command_cls is None:
             raise ValidationError.single(
                 "$.command",
                 f"unknown command {name!r}",
-                hint="one of " + ", ".join(sorted(COMMAND_TYPES)),
+                hint="one of " + ", ".join(sorted(command_types)),
             )
         return converter.structure(data, command_cls)
 
-    # ``Command`` is a union alias; structuring it dispatches on the "command" key.
-    converter.register_structure_hook_func(lambda t: t == Command, structure_command)
+    converter.register_structure_hook_func(lambda t: t == union, structure)
 
 
 def _register_pii(converter: PropcrmConverter, *, reveal_pii: bool) -> None:
@@ -337,7 +346,7 @@ def make_converter(*, reveal_pii: bool = False) -> PropcrmConverter:
         lambda v: sorted(converter.unstructure(x) for x in v),
     )
     _register_events(converter)
-    _register_commands(converter)
+    register_commands(converter, Command, COMMAND_TYPES)
     # The delivery and archive aggregates have their own envelopes; imported here, not at the
     # top, because those modules build converters with this function.
     from propcrm import customers

@@ -1,9 +1,10 @@
 """Wire hooks for the delivery commands and events (and any aggregate envelope of that shape).
 
 :func:`register` teaches a converter made by :func:`propcrm.serialization.make_converter` the
-delivery envelope and commands; :func:`register_aggregate_events` and
-:func:`register_commands` do the same for another aggregate's envelope and command union (the
-customer archive uses them). The wire shapes follow the ticket ones: an event is
+delivery envelope and commands; :func:`register_aggregate_events` does the same for another
+aggregate's envelope (the customer archive uses it), and
+:func:`propcrm.serialization.register_commands` for any command union. The wire shapes follow
+the ticket ones: an event is
 ``{"event_id", "<aggregate id>", "sequence", "type", "occurred_at", "actor", "payload",
 "schema_version"}``; a command is ``{"command": "<name>", ...fields}``.
 """
@@ -15,11 +16,11 @@ from typing import Any
 
 import attrs
 from cattrs import Converter
-from cattrs.gen import make_dict_unstructure_fn
 
 from propcrm.errors import FieldError, ValidationError
+from propcrm.serialization import register_commands
 
-__all__ = ["register", "register_aggregate_events", "register_commands"]
+__all__ = ["register", "register_aggregate_events"]
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -106,39 +107,6 @@ def register_aggregate_events(
 
     converter.register_unstructure_hook(envelope, unstructure)
     converter.register_structure_hook(envelope, structure)
-
-
-def register_commands(
-    converter: Converter, union: Any, command_types: Mapping[str, type[Any]]
-) -> None:
-    """Register ``{"command": name, ...}`` for every class of ``command_types`` and ``union``.
-
-    Args:
-        converter: A converter from :func:`propcrm.serialization.make_converter`.
-        union: The command union alias; structuring it dispatches on the ``"command"`` key.
-        command_types: Command name → class.
-    """
-    for command_cls in command_types.values():
-        plain = make_dict_unstructure_fn(command_cls, converter)
-
-        def unstructure(command: Any, _plain: Any = plain) -> dict[str, Any]:
-            return {"command": command.name, **_plain(command)}
-
-        converter.register_unstructure_hook(command_cls, unstructure)
-
-    def structure(value: Any, _type: Any) -> Any:
-        data = dict(_mapping(value))
-        name = data.pop("command", None)
-        command_cls = command_types.get(name) if isinstance(name, str) else None
-        if command_cls is None:
-            raise ValidationError.single(
-                "$.command",
-                f"unknown command {name!r}",
-                hint="one of " + ", ".join(sorted(command_types)),
-            )
-        return converter.structure(data, command_cls)
-
-    converter.register_structure_hook_func(lambda t: t == union, structure)
 
 
 def register(converter: Converter) -> None:
