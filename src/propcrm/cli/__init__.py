@@ -22,15 +22,12 @@ def _parser() -> argparse.ArgumentParser:
         description="propcrm: the customer-service loop of Chinese real-estate developers.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = commands.add_parser(
-        "demo", help="run a scripted service scenario and print each ticket's history"
-    )
-    demo.add_argument(
-        "--lang", choices=["zh", "en"], default="en", help="language of labels (default: en)"
-    )
-    from propcrm.cli._commands import add_subcommands
+    # Each module adds its own subcommands and sets ``handler(args, out) -> exit code``.
+    from propcrm.cli import _commands, _data_commands, _demo
 
-    add_subcommands(commands)
+    _demo.add_subcommands(commands)
+    _data_commands.add_subcommands(commands)
+    _commands.add_subcommands(commands)
     return parser
 
 
@@ -49,10 +46,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "demo":
-            from propcrm.cli._demo import run_demo
-
-            return run_demo(lang=args.lang, out=sys.stdout)
         handler = getattr(args, "handler", None)
         if handler is not None:
             return int(handler(args, sys.stdout))

@@ -6,6 +6,7 @@ shown with the refusal, as an operator would see them, and change nothing.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -312,3 +313,14 @@ def run_demo(*, lang: str, out: TextIO) -> int:
     )
     print(summary, file=out)
     return 0
+
+
+def add_subcommands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``demo`` to the ``propcrm`` parser."""
+    demo = commands.add_parser(
+        "demo", help="run a scripted service scenario and print each ticket's history"
+    )
+    demo.add_argument(
+        "--lang", choices=["zh", "en"], default="en", help="language of labels (default: en)"
+    )
+    demo.set_defaults(handler=lambda args, out: run_demo(lang=args.lang, out=out))
