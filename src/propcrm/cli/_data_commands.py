@@ -91,7 +91,7 @@ def _date(text: str, path: str) -> date:
 def _existing_file(text: str, path: str, kind: str) -> Path:
     file = Path(text)
     if not file.exists():
-        raise NotFoundError(kind, text, hint=f"check the path given as {path}")
+        raise NotFoundError(kind, text, hint=f"check the path ({path}) and the working directory")
     if not file.is_file():
         raise ValidationError.single(path, f"{text!r} is not a file")
     return file
@@ -922,7 +922,10 @@ def _sla(args: argparse.Namespace, out: TextIO) -> int:
     from propcrm.metrics.sla import SlaStatus, SlaTarget
 
     lang = args.lang
-    tz = history[0].occurred_at.tzinfo
+    from propcrm.metrics.calendar import get_calendar
+
+    # Times in the offset the user wrote --at in, else in the calendar's time zone.
+    tz = at.tzinfo if args.at else get_calendar(args.calendar).timezone
     print(f"{report.ticket_id} @ {at.astimezone(tz).isoformat(timespec='minutes')}", file=out)
     if not records:
         print(_label(_SLA_HEAD, "none", lang), file=out)

@@ -1,0 +1,1 @@
+"""Tests of the ``propcrm`` command line (kpi, rfm, sla)."""
