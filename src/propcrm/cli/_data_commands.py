@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
+import os
 import re
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -72,6 +74,32 @@ class _Progress:
         """Remove nothing, finish the bar."""
         if self._bar is not None:
             self._bar.close()
+
+
+_Handler = Callable[[argparse.Namespace, TextIO], int]
+
+
+def _pipe_safe(handler: _Handler) -> _Handler:
+    """Stop quietly when the reader goes away (``propcrm rfm … | head``): no traceback."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace, out: TextIO) -> int:
+        try:
+            code = handler(args, out)
+            out.flush()
+        except BrokenPipeError:
+            # Python flushes stdout again at exit; point it at /dev/null so that cannot fail.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, out.fileno())
+            except (OSError, ValueError):  # not a real file (tests): nothing to flush later
+                pass
+            finally:
+                os.close(devnull)
+            return 0
+        return code
+
+    return run
 
 
 def _split(text: str | None) -> list[str]:
@@ -1036,7 +1064,7 @@ def add_subcommands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     kpi.add_argument("--batch-size", type=_positive, default=10_000, help=argparse.SUPPRESS)
     _common(kpi, ["table", "csv", "json"])
-    kpi.set_defaults(handler=_kpi)
+    kpi.set_defaults(handler=_pipe_safe(_kpi))
 
     rfm = commands.add_parser(
         "rfm",
@@ -1063,7 +1091,7 @@ def add_subcommands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     rfm.add_argument("--columns", metavar="FIELD=HEADER,...", help="other column names")
     rfm.add_argument("--summary", action="store_true", help="customers and share per segment")
     _common(rfm, ["table", "csv", "json"])
-    rfm.set_defaults(handler=_rfm)
+    rfm.set_defaults(handler=_pipe_safe(_rfm))
 
     sla = commands.add_parser(
         "sla",
@@ -1076,4 +1104,4 @@ def add_subcommands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     sla.add_argument("--calendar", default="cn-statutory", metavar="NAME", help="business calendar")
     sla.add_argument("--company", metavar="ID", help="the tenant to read as")
     _common(sla, ["table", "json"])
-    sla.set_defaults(handler=_sla)
+    sla.set_defaults(handler=_pipe_safe(_sla))
