@@ -693,6 +693,7 @@ def read_transactions(
     chosen = _rfm_columns(columns, header)
     out: list[Any] = []
     errors: list[FieldError] = []
+    hint: str | None = None
     bar = _Progress(progress, total=None, desc="transactions", unit="row")
     try:
         for index, row in enumerate(rows):
@@ -723,6 +724,7 @@ def read_transactions(
                     )
                 )
             except ValidationError as error:
+                hint = hint or error.hint
                 for found in error.errors:
                     sub = found.path[1:] if found.path.startswith("$") else found.path
                     errors.append(
@@ -735,7 +737,7 @@ def read_transactions(
     finally:
         bar.close()
     if errors:
-        raise ValidationError(errors, subject="transactions file")
+        raise ValidationError(errors, subject="transactions file", hint=hint)
     return out
 
 
