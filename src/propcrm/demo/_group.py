@@ -47,7 +47,7 @@ _COMPANIES: tuple[
         str, str, tuple[tuple[str, str, tuple[tuple[str, str, str, float, int, bool], ...]], ...]
     ],
     ...,
-] = (  # noqa: E501
+] = (
     (
         "lvyin-nn",
         "绿茵物业(南宁)",
@@ -419,7 +419,7 @@ def _register(projects: list[Project], rng: random.Random) -> ContractorRegister
                     accepted_on=project.accepted_on,
                 )
             )
-    return ContractorRegister(contractors=contractors, engagements=engagements)
+    return ContractorRegister(contractors=tuple(contractors), engagements=tuple(engagements))
 
 
 def _staff(projects: list[Project]) -> tuple[Actor, ...]:

@@ -26,13 +26,13 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from propcrm.demo._group import DemoGroup, Household, Project
 from propcrm.metrics.calendar import BusinessCalendar, get_calendar
 from propcrm.metrics.rfm import Transaction, TransactionType
 from propcrm.model import (
     Actor,
     AreaType,
     Channel,
-    CustomerRef,
     EscalationLevel,
     Location,
     PauseReason,
@@ -48,8 +48,6 @@ from propcrm.model import (
 from propcrm.taxonomy import Node, Taxonomy, WarrantyState, standard, warranty_status
 from propcrm.workflow import commands as c
 from propcrm.workflow import delivery as d
-
-from propcrm.demo._group import DemoGroup, Household, Project
 
 __all__ = [
     "CHANNEL_MIX",
@@ -110,6 +108,7 @@ _INQUIRY_MIX = {
 }  # fmt: skip
 _SUGGESTION_MIX = {"S.EN": 3, "S.SO": 3, "S.FM": 2, "S.CS": 2}
 
+_SOURCES = {"i": "内部验房", "o": "业主验房"}
 _STAFF_PARTIES = frozenset({"PM", "DEV-ENG", "DEV-SAL", "DEV-CS", "UT"})
 
 
@@ -414,7 +413,12 @@ class _Planner:
             channel=channel,
         )
 
-    def receive(self, intake: _Intake, ticket_id: str) -> c.ReceiveTicket:
+    def receive(
+        self,
+        intake: _Intake,
+        ticket_id: str,
+        routed: tuple[str, str | None, Priority, bool] | None = None,
+    ) -> c.ReceiveTicket:
         project = intake.project
         home = intake.household
         room = intake.node.rooms[0].value if intake.node.rooms else None
@@ -434,9 +438,7 @@ class _Planner:
                 building_id=building,
                 room_type=room,
             )
-        priority = Priority.P3
-        if intake.kind is TicketKind.REPAIR and intake.node.priority is not None:
-            priority = intake.node.priority
+        priority = Priority.P3 if routed is None else routed[2]
         return c.ReceiveTicket(
             ticket_id=ticket_id,
             kind=intake.kind,
@@ -448,17 +450,23 @@ class _Planner:
             category_code=intake.node.code,
             location=location,
             reporter=home.owner if home is not None else None,
+            responsible_party=None if routed is None else routed[0],
         )
 
     # -- scripts --------------------------------------------------------------------------------
 
     def script(self, intake: _Intake, ticket_id: str) -> list[Step]:
-        receive = self.receive(intake, ticket_id)
+        routed = None
+        if intake.kind is TicketKind.REPAIR:
+            # The hotline system checks the warranty at intake (问题标准库 + 承建商台账): the
+            # ticket is received with its priority and responsible party.
+            routed = self._route(intake, intake.node.priority or Priority.P3)
+        receive = self.receive(intake, ticket_id, routed)
         script = _Script(ticket_id, intake.at, self.calendar)
         agent = self.agent(intake.project)
         script.do(agent, receive)
-        if intake.kind is TicketKind.REPAIR:
-            self._repair(script, intake, receive)
+        if routed is not None:
+            self._repair(script, intake, routed)
         elif intake.kind is TicketKind.COMPLAINT:
             self._complaint(script, intake)
         elif intake.kind in (TicketKind.INQUIRY, TicketKind.SUGGESTION):
@@ -494,18 +502,14 @@ class _Planner:
             return decision[1], decision[2], Priority.P4, True
         return ("PM" if "UT" not in node.parties[:1] else "UT"), None, Priority.P3, False
 
-    def _repair(self, script: _Script, intake: _Intake, receive: c.ReceiveTicket) -> None:
+    def _repair(
+        self, script: _Script, intake: _Intake, routed: tuple[str, str | None, Priority, bool]
+    ) -> None:
         rng = self.rng
         tid = script.ticket_id
         project = intake.project
         agent = self.agent(project)
-        party, contractor, priority, covered = self._route(intake, receive.priority)
-        if priority is not receive.priority:
-            script.do(
-                self.dispatcher(project),
-                c.ClassifyTicket(ticket_id=tid, priority=priority, responsible_party=party),
-                _minutes(rng, 1, 15),
-            )
+        party, contractor, priority, _ = routed
         if rng.random() < 0.005:
             script.do(
                 agent,
@@ -521,8 +525,8 @@ class _Planner:
             )
         urgent = priority in (Priority.P1, Priority.P2)
         dispatch_after = {
-            Priority.P1: (1, 4),
-            Priority.P2: (2, 15),
+            Priority.P1: (0.5, 3),
+            Priority.P2: (1, 8),
             Priority.P3: (5, 120),
             Priority.P4: (30, 600),
         }[priority]
@@ -573,14 +577,14 @@ class _Planner:
         script.do(
             handler,
             c.AcceptTicket(ticket_id=tid),
-            _minutes(rng, 1, 10 if urgent else 90),
+            _minutes(rng, 0.5, 5 if urgent else 90),
             office=not urgent,
         )
         arrive = {
-            Priority.P1: (4, 22),
-            Priority.P2: (8, 45),
+            Priority.P1: (3, 14),
+            Priority.P2: (5, 32),
             Priority.P3: (60, 2400),
-            Priority.P4: (240, 6000),
+            Priority.P4: (120, 3200),
         }[priority]
         script.do(handler, c.ArriveOnSite(ticket_id=tid), _minutes(rng, *arrive), office=not urgent)
         script.do(handler, c.StartWork(ticket_id=tid), _minutes(rng, 2, 15))
@@ -753,8 +757,8 @@ class _Planner:
             office=True,
         )
         escalated = (
-            intake.node.severity is Severity.MAJOR and rng.random() < 0.6 or rng.random() < 0.1
-        )
+            intake.node.severity is Severity.MAJOR and rng.random() < 0.6
+        ) or rng.random() < 0.1
         if escalated:
             script.do(
                 self.supervisor(project),
@@ -856,7 +860,8 @@ class _Planner:
         script.do(Actor.system("delivery"), command)
         party = command.responsible_party or "GC"
         code = command.category_code
-        assert code is not None and command.location is not None
+        assert code is not None
+        assert command.location is not None
         route = self.group.register.route(code, project.project_id, taxonomy=self.taxonomy)
         contractor = route.contractor.code if route.contractor is not None else None
         handler = self.handler(project, party, contractor)
@@ -956,7 +961,7 @@ def _delivery(planner: _Planner, project: Project) -> tuple[list[d.DeliveryEvent
     )
     batch_id = f"{project.project_id}-{planner.year}-1"
     planned = project.handover_on
-    start = datetime.combine(planned - timedelta(days=40), time(9), TZ)
+    start = datetime.combine(planned - timedelta(days=45), time(9), TZ)
     checklist = d.checklist(taxonomy)
     internal_codes = (
         "Q.WP.04",
@@ -993,14 +998,14 @@ def _delivery(planner: _Planner, project: Project) -> tuple[list[d.DeliveryEvent
                             unit_id=home.unit_id,
                             room_type=node.rooms[0].value if node.rooms else "living_room",
                         ),
-                        description=f"{node.name_zh}（{'内部验房' if source == 'i' else '业主验房'}）",
+                        description=f"{node.name_zh}（{_SOURCES[source]}）",
                         severity=Severity.MAJOR if rng.random() < 0.08 else Severity.MINOR,
                         photos=[f"{home.unit_id}-{code}.jpg"],
                     )
                 )
         return found
 
-    per_day = 60
+    per_day = 80
     for index, home in enumerate(homes):
         day = planner.calendar.next_working(start + timedelta(days=index // per_day * 1.4))
         at = day + timedelta(minutes=(index % per_day) * 6)
@@ -1018,12 +1023,12 @@ def _delivery(planner: _Planner, project: Project) -> tuple[list[d.DeliveryEvent
         )
         late = rng.random() < 0.08
         appointment = datetime.combine(
-            planned + timedelta(days=index % 12), time(9 + index % 8), TZ
+            planned - timedelta(days=index % 12), time(9 + index % 8), TZ
         )
         if late:
             appointment += timedelta(days=rng.randint(10, 45))
         push(
-            appointment - timedelta(days=14),
+            max(appointment - timedelta(days=14), at + timedelta(hours=2)),
             "book",
             d.BookHandover(
                 batch_id=batch_id,
@@ -1205,6 +1210,16 @@ def _transactions(planner: _Planner) -> list[Transaction]:
                             order_id=f"SALE2-{home.unit_id}",
                         )
                     )
+            if not project.new and rng.random() < 0.06:
+                # A parking space (车位) bought this year: a small, recent purchase.
+                found.append(
+                    Transaction(
+                        customer_id=owner,
+                        date=date(year, rng.randint(1, 12), rng.randint(1, 28)),
+                        amount=Decimal(rng.choice((98000, 128000, 160000, 210000))),
+                        order_id=f"PARK-{home.unit_id}",
+                    )
+                )
             if rng.random() < 0.03:
                 found.append(
                     Transaction(
@@ -1265,6 +1280,17 @@ def _transactions(planner: _Planner) -> list[Transaction]:
                     )
                 )
             # The rest are in arrears (欠费) all year.
+    # Prospects (意向客户) from the new project's sales events: club visits, nothing bought.
+    new = [p for p in planner.group.projects if p.new]
+    for n in range(len(planner.group.households) // 25 if new else 0):
+        found.append(
+            Transaction(
+                customer_id=f"prospect-{n:05d}",
+                date=date(year, rng.randint(1, 12), rng.randint(1, 28)),
+                type=TransactionType.CLUB_ACTIVITY,
+                amount=Decimal(0),
+            )
+        )
     return found
 
 
