@@ -41,7 +41,7 @@ from propcrm.stores.helpers import (
     unit_companies,
     visible_units,
 )
-from propcrm.stores.sql._codec import EventDecoder, event_columns
+from propcrm.stores.sql._codec import EventDecoder, event_columns, gc_paused
 from propcrm.stores.sql._schema import (
     SCHEMA_VERSION,
     Tables,
@@ -489,8 +489,7 @@ class SqlStore:
         exists, rows = self._read(f"reading the events of ticket {ticket_id!r}", run)
         if not exists:
             raise NotFoundError("ticket", ticket_id)
-        decode = EventDecoder().decode
-        return [decode(*row) for row in rows]
+        return [stored.event for stored in EventDecoder().decode_rows(rows)]
 
     def query(self, query: TicketQuery) -> Page[Ticket]:
         """Tickets matching ``query``, in ``(received_at, ticket_id)`` order, one page."""
@@ -571,14 +570,22 @@ class SqlStore:
             .order_by(ev.c.position)
             .limit(batch_size)
         )
-        decode = EventDecoder().decode
+        decoder = EventDecoder()
 
-        def fetch(conn: sa.Connection) -> list[StoredEvent]:
-            rows = conn.execute(statement, {"after": position}).all()
-            return [StoredEvent(position=row[0], event=decode(*row)) for row in rows]
+        def fetch(conn: sa.Connection) -> list[Any]:
+            # Rows straight from the DBAPI cursor: no Row objects, no result processors (times
+            # are read as text on SQLite; the decoder parses them).
+            result = conn.execute(statement, {"after": position})
+            try:
+                return list(result.cursor.fetchall())
+            finally:
+                result.close()
 
         while True:
-            batch = self._read("reading events", fetch)
+            with gc_paused():
+                rows = self._read("reading events", fetch)
+                batch = decoder.decode_rows(rows)
+            del rows
             if not batch:
                 return
             position = batch[-1].position
