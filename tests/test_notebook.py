@@ -219,7 +219,7 @@ def test_monthly_kpis_equal_streaming(
     expected: tuple[KpiValue, ...] = stream["monthly"]
     assert len(written) == len(rows) == len(expected)
     for v in expected:
-        row = written[(v.kpi, dict(v.group)["project"], v.period or "")]
+        row = written[(v.kpi, dict(v.group)["project"] or "", v.period or "")]
         for name in ("numerator", "denominator", "value", "target"):
             assert _same(_num(row[name]), getattr(v, name)), (v.kpi, v.group, v.period, name)
         assert _flag(row["met"]) is v.met, (v.kpi, v.group, v.period)
