@@ -269,3 +269,42 @@ def test_argparse_mistakes_exit_2_without_traceback(crm: Crm) -> None:
 def test_python_dash_m_mistake_is_one_line(tmp_path: Path) -> None:
     result = run_module("kpi", "--facts", str(tmp_path / "nope.parquet"))
     assert_one_line_error(result, "unknown facts file")
+
+
+class _Racing:
+    """A store whose writers add events while the command reads the stream."""
+
+    def __init__(self, inner: Any, write: Callable[[], None]) -> None:
+        self._inner = inner
+        self._write = write
+        self.passes = 0
+
+    def iter_events(self, **kwargs: Any) -> Any:
+        self.passes += 1
+        if self.passes == 2:
+            self._write()  # between the scan and the fold
+        return self._inner.iter_events(**kwargs)
+
+
+def test_stream_is_a_snapshot_of_the_first_pass() -> None:
+    from propcrm.testing.store_contract import act, receive
+    from propcrm.workflow import commands as c
+
+    store = open_store("memory://")
+    one, events = receive("A")
+    store.save(one, events, expected_version=0)
+    one2, more = act(one, c.DispatchTicket(ticket_id="A", party="PM"), events[0].occurred_at)
+    store.save(one2, more, expected_version=one.version)
+    before = {"A": store.events("A")}
+
+    def write() -> None:
+        later, extra = act(one2, c.AcceptTicket(ticket_id="A"), events[0].occurred_at)
+        store.save(later, extra, expected_version=one2.version)
+        two, first = receive("B")
+        store.save(two, first, expected_version=0)
+
+    racing = _Racing(store, write)
+    got = {h[0].ticket_id: h for h in store_histories(racing, batch_size=1)}  # type: ignore[arg-type]
+    assert racing.passes == 2
+    assert got == before  # A without the late event; B, received after the scan, left out
+    assert len(store.events("A")) == 3

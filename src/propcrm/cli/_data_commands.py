@@ -357,64 +357,90 @@ def store_histories(
 ) -> Iterator[list[Event]]:
     """Every ticket's history from the store's global event stream, one ticket at a time.
 
-    The tickets' versions are read first (a snapshot); events then stream in batches, each
-    ticket's events are held only until its snapshot version is reached, and events written
-    after the snapshot are left out. Memory follows the tickets in flight, not the events.
+    Two passes over :meth:`Store.iter_events`: the first notes the stream's last position and
+    each ticket's last sequence (one integer per ticket); the second holds a ticket's events
+    only until its last one arrives, yields the history and drops it. Memory follows the
+    tickets in flight, not the events; events written after the first pass are left out, so
+    the histories are a consistent snapshot.
 
     Raises:
-        StoreError: The stream lacks events of a ticket the snapshot holds.
+        StoreError: The second pass lacks events the first pass saw.
     """
-    from propcrm.stores import TicketQuery
-
-    versions: dict[str, int] = {}
-    after: str | None = None
-    while True:
-        page = store.query(TicketQuery(limit=10_000, after=after))
-        for ticket in page.items:
-            versions[ticket.ticket_id] = ticket.version
-        if page.next_cursor is None:
-            break
-        after = page.next_cursor
-    bar = _Progress(progress, total=sum(versions.values()), desc="events", unit="ev")
-    pending: dict[str, list[Event]] = {}
+    last: dict[str, int] = {}
+    end = 0
+    scan = _Progress(progress, total=None, desc="scanning events", unit="ev")
     try:
         for batch in store.iter_events(batch_size=batch_size):
-            kept = 0
             for stored in batch:
+                last[stored.event.ticket_id] = stored.event.sequence
+            if batch:
+                end = batch[-1].position
+            scan.update(len(batch))
+    finally:
+        scan.close()
+    total = sum(last.values())
+    bar = _Progress(progress, total=total, desc="folding events", unit="ev")
+    pending: dict[str, list[Event]] = {}
+    seen = 0
+    try:
+        for batch in store.iter_events(batch_size=batch_size):
+            before = seen
+            for stored in batch:
+                if stored.position > end:
+                    break  # written after the first pass
                 event = stored.event
-                want = versions.get(event.ticket_id)
-                if want is None or event.sequence > want:
-                    continue  # written after the snapshot
-                kept += 1
+                seen += 1
                 history = pending.setdefault(event.ticket_id, [])
                 history.append(event)
-                if event.sequence == want:
+                if event.sequence == last[event.ticket_id]:
                     del pending[event.ticket_id]
                     yield history
-            bar.update(kept)
+            bar.update(seen - before)
+            if seen - before < len(batch):
+                break
     finally:
         bar.close()
-    if pending:
-        ticket_id, events = next(iter(pending.items()))
+    if pending or seen != total:
         raise StoreError(
-            f"the event stream holds {len(events)} of the {versions[ticket_id]} events of "
-            f"ticket {ticket_id!r}"
+            f"the event stream changed while it was read ({seen} of {total} events found)",
+            hint="run the command again",
         )
 
 
-def _kpis_from_store(args: argparse.Namespace, **engine: Any) -> tuple[KpiValue, ...]:
+def _fact_options(names: Sequence[str] | None, as_of: datetime, calendar_name: str) -> Any:
+    """Facts as of ``as_of``; business time and SLA states only when a chosen KPI reads them.
+
+    The SLA columns cost most of the time of a fact row, so ``--kpi backlog`` skips them.
+    """
     from propcrm.metrics.calendar import get_calendar
-    from propcrm.metrics.kpi import FactOptions, Households, compute
+    from propcrm.metrics.kpi import FactOptions, get_kpi, kpi_definitions
+    from propcrm.metrics.kpi._conditions import col_names
     from propcrm.metrics.sla import default_policies
 
-    as_of = _aware(args.as_of, "$.as_of") if args.as_of else datetime.now(timezone.utc)
-    calendar_name = args.calendar or "cn-statutory"
-    calendar = get_calendar(calendar_name)
-    options = FactOptions(
+    calendar = get_calendar(calendar_name)  # NotFoundError for a mistyped name, always
+    definitions = kpi_definitions() if names is None else [get_kpi(n) for n in names]
+    columns: set[str] = set()
+    for d in definitions:
+        for cond in (d.population, d.numerator, d.denominator):
+            columns |= col_names(cond)
+        if d.value_column is not None:
+            columns.add(d.value_column)
+    return FactOptions(
         as_of=as_of,
-        calendar=calendar,
-        policies=default_policies(business_calendar=calendar_name),
+        calendar=calendar if any(c.endswith("_bs") for c in columns) else None,
+        policies=(
+            default_policies(business_calendar=calendar_name)
+            if any(c.startswith("sla_") for c in columns)
+            else None
+        ),
     )
+
+
+def _kpis_from_store(args: argparse.Namespace, **engine: Any) -> tuple[KpiValue, ...]:
+    from propcrm.metrics.kpi import Households, compute
+
+    as_of = _aware(args.as_of, "$.as_of") if args.as_of else datetime.now(timezone.utc)
+    options = _fact_options(engine["definitions"], as_of, args.calendar or "cn-statutory")
     store = _open_store(args.store, args.company)
     try:
         if engine["households"] is None:
