@@ -21,6 +21,17 @@ from typing import Any
 
 import pytest
 
+from propcrm.metrics.calendar import get_calendar
+from propcrm.metrics.kpi import (
+    FactOptions,
+    KpiValue,
+    complaint_focus,
+    compute_facts,
+    contractor_scorecard,
+    iter_facts,
+)
+from propcrm.metrics.sla import default_policies
+
 try:
     import ipykernel.kernelspec
     import nbclient
@@ -32,19 +43,8 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
         f"(pip install 'propcrm[notebook]'): {missing}",
         allow_module_level=True,
     )
-pytest.importorskip("polars", reason="the example notebook computes on Polars")
+polars = pytest.importorskip("polars", reason="the example notebook computes on Polars")
 pytest.importorskip("matplotlib", reason="the example notebook draws with matplotlib")
-
-from propcrm.metrics.calendar import get_calendar
-from propcrm.metrics.kpi import (
-    FactOptions,
-    KpiValue,
-    complaint_focus,
-    compute_facts,
-    contractor_scorecard,
-    iter_facts,
-)
-from propcrm.metrics.sla import default_policies
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "examples" / "kpi_polars.ipynb"
@@ -102,9 +102,10 @@ def stream(executed: tuple[Any, Path, float]) -> dict[str, Any]:
     """The notebook's histories rebuilt here, and the streaming engine's answers on them."""
     nb = executed[0]
     ns: dict[str, Any] = {"__name__": "kpi_polars_notebook"}
-    for tag in ("setup", "parameters", "histories"):
-        for cell in _cells(nb, tag):
-            exec(compile(cell.source, f"<notebook cell {tag}>", "exec"), ns)
+    with polars.Config():  # the setup cell sets display options: keep them out of other tests
+        for tag in ("setup", "parameters", "histories"):
+            for cell in _cells(nb, tag):
+                exec(compile(cell.source, f"<notebook cell {tag}>", "exec"), ns)
     histories = ns["histories"]
     options = FactOptions(
         as_of=ns["AS_OF"], calendar=get_calendar("cn-statutory"), policies=default_policies()
