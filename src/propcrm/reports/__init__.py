@@ -17,6 +17,7 @@ from propcrm.reports._build import (
     build_dashboard,
     scrub_pii,
 )
+from propcrm.reports._html import render_html, write_html
 from propcrm.reports._model import (
     ContractorRow,
     Dashboard,
@@ -53,6 +54,8 @@ __all__ = [
     "TrendSeries",
     "UnitKpis",
     "build_dashboard",
+    "render_html",
     "render_text",
     "scrub_pii",
+    "write_html",
 ]
