@@ -13,12 +13,20 @@ conformance suite that proves it.
 
 from __future__ import annotations
 
-from propcrm.stores._contract import Page, Store, StoredEvent, StoreFactory, TicketQuery
+from propcrm.stores._contract import (
+    NotificationLedger,
+    Page,
+    Store,
+    StoredEvent,
+    StoreFactory,
+    TicketQuery,
+)
 from propcrm.stores._registry import open_store, register_store, registered_schemes
 from propcrm.stores.memory import MemoryStore
 
 __all__ = [
     "MemoryStore",
+    "NotificationLedger",
     "Page",
     "Store",
     "StoreFactory",

@@ -19,7 +19,7 @@ from propcrm.errors import ValidationError
 from propcrm.model import CustomerRef, OrgTree, OrgUnit, Ticket, TicketKind, TicketStatus
 from propcrm.workflow import Event
 
-__all__ = ["Page", "Store", "StoreFactory", "StoredEvent", "TicketQuery"]
+__all__ = ["NotificationLedger", "Page", "Store", "StoreFactory", "StoredEvent", "TicketQuery"]
 
 T = TypeVar("T")
 
@@ -166,6 +166,38 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+        ...
+
+
+@runtime_checkable
+class NotificationLedger(Protocol):
+    """An optional store capability: remembers which notifications were handed out.
+
+    ``TicketService.deliver_due_notifications`` claims each notification's idempotency key
+    before it calls the delivery hook and releases the claim when delivery fails, so a
+    notification is delivered once however often the scheduler runs, from however many
+    processes. Keys are kept per company: a tenant store claims only its own company's keys.
+    The built-in stores have it; a store without it makes the service remember keys in memory
+    (for its own lifetime only).
+    """
+
+    def claim_notification(self, company_id: str, key: str) -> bool:
+        """Record ``key`` as delivered for ``company_id``; ``False`` if it already was.
+
+        The claim is atomic: of two concurrent claims of one key exactly one gets ``True``.
+
+        Raises:
+            PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
+            ValidationError: An empty company id or key.
+        """
+        ...
+
+    def release_notification(self, company_id: str, key: str) -> None:
+        """Forget a claim (the delivery failed); releasing an unknown key does nothing.
+
+        Raises:
+            PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
+        """
         ...
 
 

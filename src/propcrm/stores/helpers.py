@@ -38,6 +38,7 @@ from propcrm.workflow import Event, replay
 
 __all__ = [
     "check_batch_size",
+    "check_notification_claim",
     "check_save",
     "check_tenant",
     "check_unit_tenant",
@@ -163,6 +164,26 @@ def check_save(ticket: Ticket, new_events: Sequence[Event], expected_version: in
     if errors:
         raise ValidationError(
             errors, subject="save", hint="save the ticket that the new events fold to"
+        )
+
+
+def check_notification_claim(tenant: str | None, company_id: str, key: str) -> None:
+    """Refuse a notification claim outside the tenant, or with an empty company id or key.
+
+    Raises:
+        ValidationError: At ``$.company_id`` or ``$.key``.
+        PermissionDeniedError: ``company_id`` is not the store's tenant.
+    """
+    for path, value in (("$.company_id", company_id), ("$.key", key)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError.single(
+                path, f"must be a non-empty string, got {value!r}", subject="notification"
+            )
+    if tenant is not None and company_id != tenant:
+        raise PermissionDeniedError(
+            f"notification {key!r} belongs to company {company_id!r}, not to this store's "
+            f"tenant {tenant!r}",
+            hint="claim it through a store opened for that company",
         )
 
 

@@ -31,6 +31,7 @@ from propcrm.model import CustomerRef, OrgTree, OrgUnit, Ticket
 from propcrm.stores._contract import Page, StoredEvent, TicketQuery
 from propcrm.stores.helpers import (
     check_batch_size,
+    check_notification_claim,
     check_save,
     check_tenant,
     check_unit_tenant,
@@ -57,6 +58,7 @@ class _Data:
         self.intake: dict[tuple[str, str], str] = {}
         self.customers: dict[tuple[str, str], CustomerRef] = {}
         self.units: dict[str, tuple[OrgUnit, str | None]] = {}
+        self.notified: set[tuple[str, str]] = set()
 
 
 _NAMED: dict[str, _Data] = {}
@@ -264,6 +266,21 @@ class MemoryStore:
         if found is None:
             raise NotFoundError("customer", customer_id)
         return found
+
+    def claim_notification(self, company_id: str, key: str) -> bool:
+        """Record a notification as delivered; ``False`` if it already was (see the ledger)."""
+        check_notification_claim(self.tenant, company_id, key)
+        with self._data.lock:
+            if (company_id, key) in self._data.notified:
+                return False
+            self._data.notified.add((company_id, key))
+            return True
+
+    def release_notification(self, company_id: str, key: str) -> None:
+        """Forget a notification claim (its delivery failed)."""
+        check_notification_claim(self.tenant, company_id, key)
+        with self._data.lock:
+            self._data.notified.discard((company_id, key))
 
     def close(self) -> None:
         """Nothing to release; the data stays while other views use it."""

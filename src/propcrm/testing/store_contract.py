@@ -57,7 +57,7 @@ from propcrm.model import (
     TicketKind,
     TicketStatus,
 )
-from propcrm.stores import Store, TicketQuery
+from propcrm.stores import NotificationLedger, Store, TicketQuery
 from propcrm.testing.strategies import st_histories
 from propcrm.workflow import Event, Lifecycle, replay
 from propcrm.workflow import commands as c
@@ -751,6 +751,54 @@ class StoreContract:
         )
         assert admin.org_tree().get("p2").name == "滨江府二期"
         assert len(admin.org_tree()) == 6
+
+    # -- the notification ledger (optional capability) --------------------------------------
+
+    @staticmethod
+    def _ledger(store: Store) -> NotificationLedger:
+        if not isinstance(store, NotificationLedger):
+            pytest.skip("the store keeps no notification ledger (an optional capability)")
+        return store
+
+    def test_ledger_claims_a_key_once(self, store: Store) -> None:
+        ledger = self._ledger(store)
+        assert ledger.claim_notification("c1", "sla:t1:P2:arrival:0:50%") is True
+        assert ledger.claim_notification("c1", "sla:t1:P2:arrival:0:50%") is False
+        assert ledger.claim_notification("c1", "sla:t1:P2:arrival:0:80%") is True
+
+    def test_ledger_release_makes_a_key_claimable_again(self, store: Store) -> None:
+        ledger = self._ledger(store)
+        assert ledger.claim_notification("c1", "revisit:complaint:t1")
+        ledger.release_notification("c1", "revisit:complaint:t1")
+        ledger.release_notification("c1", "never-claimed")
+        assert ledger.claim_notification("c1", "revisit:complaint:t1") is True
+
+    def test_ledger_keeps_long_and_non_ascii_keys_apart(self, store: Store) -> None:
+        ledger = self._ledger(store)
+        long_key = "sla:" + "工单" * 400
+        assert ledger.claim_notification("c1", long_key)
+        assert ledger.claim_notification("c1", long_key + "x")
+        assert not ledger.claim_notification("c1", long_key)
+
+    def test_ledger_is_per_tenant(self, make_store: MakeStore) -> None:
+        one = self._ledger(make_store("c1"))
+        two = self._ledger(make_store("c2"))
+        assert one.claim_notification("c1", "k")
+        assert two.claim_notification("c2", "k")
+        assert not self._ledger(make_store("c1")).claim_notification("c1", "k")
+        with pytest.raises(PermissionDeniedError):
+            one.claim_notification("c2", "other")
+        with pytest.raises(PermissionDeniedError):
+            one.release_notification("c2", "k")
+        assert not two.claim_notification("c2", "k")
+        assert self._ledger(make_store(None)).claim_notification("c3", "k")
+
+    def test_ledger_refuses_empty_keys(self, store: Store) -> None:
+        ledger = self._ledger(store)
+        with pytest.raises(ValidationError):
+            ledger.claim_notification("c1", " ")
+        with pytest.raises(ValidationError):
+            ledger.claim_notification("", "k")
 
     # -- any history -----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ Example:
     >>> sql.schema_version(url) is None
     True
     >>> sql.init(url)
-    1
+    2
     >>> sql.migrate(url)
     []
 """

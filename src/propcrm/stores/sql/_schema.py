@@ -27,6 +27,7 @@ class Tables:
     events: sa.Table
     customers: sa.Table
     org_units: sa.Table
+    notifications: sa.Table
 
 
 def _id_type(dialect: sa.engine.Dialect, length: int = 255) -> sa.types.TypeEngine[str]:
@@ -141,6 +142,17 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         mysql_engine="InnoDB",
         mysql_charset="utf8mb4",
     )
+    notifications = sa.Table(
+        f"{prefix}notifications",
+        md,
+        sa.Column("company_id", ident, primary_key=True),
+        # SHA-256 of the key: keys may be longer than an index allows on MariaDB.
+        sa.Column("key_hash", sa.String(64), primary_key=True),
+        sa.Column("key", text(), nullable=False),
+        sa.Column("claimed_at", when(), nullable=False),
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
+    )
     return Tables(
         metadata=md,
         schema=schema,
@@ -148,6 +160,7 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         events=events,
         customers=customers,
         org_units=org_units,
+        notifications=notifications,
     )
 
 
@@ -156,9 +169,14 @@ def _step_1_initial(conn: sa.Connection, tables: Tables) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _step_2_notifications(conn: sa.Connection, tables: Tables) -> None:
+    tables.notifications.create(conn, checkfirst=True)
+
+
 #: Ordered migration steps: ``(name, function)``; the schema version is how many have run.
 MIGRATIONS: tuple[tuple[str, Callable[[sa.Connection, Tables], None]], ...] = (
     ("initial: tickets, events, customers, org units", _step_1_initial),
+    ("notification ledger: keys of delivered notifications", _step_2_notifications),
 )
 
 #: The schema version this propcrm writes and reads.

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
@@ -26,6 +27,7 @@ from propcrm.model import CustomerRef, OrgTree, OrgUnit, Ticket
 from propcrm.stores._contract import Page, StoredEvent, TicketQuery
 from propcrm.stores.helpers import (
     check_batch_size,
+    check_notification_claim,
     check_save,
     check_tenant,
     check_unit_tenant,
@@ -707,6 +709,46 @@ class SqlStore:
             raise NotFoundError("customer", customer_id)
         return load_customer(data, customer_id)
 
+    # -- the notification ledger ---------------------------------------------------------
+
+    def claim_notification(self, company_id: str, key: str) -> bool:
+        """Record a notification as delivered; ``False`` if it already was.
+
+        One ``INSERT``; the primary key makes concurrent claims of one key (from any process)
+        have exactly one winner.
+        """
+        check_notification_claim(self.tenant, company_id, key)
+        n = self._t.notifications
+        row = {
+            "company_id": company_id,
+            "key_hash": hashlib.sha256(key.encode("utf-8")).hexdigest(),
+            "key": key,
+            "claimed_at": to_utc(datetime.now(timezone.utc)),
+        }
+        with self._lock:
+            try:
+                with self._write() as conn:
+                    conn.execute(n.insert(), row)
+            except sa_exc.IntegrityError:
+                return False
+            except sa_exc.SQLAlchemyError as exc:
+                _raise_store_error(f"claiming notification {key!r}", exc)
+        return True
+
+    def release_notification(self, company_id: str, key: str) -> None:
+        """Forget a notification claim (its delivery failed)."""
+        check_notification_claim(self.tenant, company_id, key)
+        n = self._t.notifications
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        with self._lock:
+            try:
+                with self._write() as conn:
+                    conn.execute(
+                        n.delete().where(n.c.company_id == company_id, n.c.key_hash == digest)
+                    )
+            except sa_exc.SQLAlchemyError as exc:
+                _raise_store_error(f"releasing notification {key!r}", exc)
+
     def close(self) -> None:
         """Dispose of the engine if this store opened it."""
         if self._owns_engine:
@@ -721,7 +763,7 @@ class SqlStore:
         with self._lock:
             try:
                 with self._write() as conn:
-                    for table in (t.events, t.tickets, t.customers, t.org_units):
+                    for table in (t.events, t.tickets, t.customers, t.org_units, t.notifications):
                         conn.execute(table.delete())
             except sa_exc.SQLAlchemyError as exc:
                 _raise_store_error("deleting all rows", exc)
