@@ -23,8 +23,8 @@ def test_example_runs(script: Path) -> None:
     assert result.stdout.strip(), "an example should print what it shows"
 
 
-def test_demo_prints_histories_and_refusals(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
+def test_scripted_demo_prints_histories_and_refusals(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--scripted"]) == 0
     out = capsys.readouterr().out
     assert "ticket_received" in out
     assert "ticket_reopened" in out  # the unsatisfied revisit reopened the lock repair
@@ -34,14 +34,17 @@ def test_demo_prints_histories_and_refusals(capsys: pytest.CaptureFixture[str]) 
     assert "13812345678" not in out  # personal data never printed
 
 
-def test_demo_speaks_chinese(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--lang", "zh"]) == 0
+def test_scripted_demo_speaks_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--scripted", "--lang", "zh"]) == 0
     assert "已关闭" in capsys.readouterr().out
 
 
 def test_python_dash_m_runs_the_demo() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "propcrm", "demo"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "propcrm", "demo", "--scripted"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "Cuihu" in result.stdout
@@ -57,6 +60,7 @@ def test_a_user_mistake_is_one_line_and_exit_2() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "invalid choice" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_lifecycle_benchmark_smoke() -> None:

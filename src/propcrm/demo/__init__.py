@@ -18,6 +18,14 @@ from propcrm.demo._group import (
     households_for,
 )
 from propcrm.demo._plan import CHANNEL_MIX, RATES, SURVEY, DemoPlan, Step, plan_year
+from propcrm.demo._run import (
+    DemoOptions,
+    DemoResult,
+    NotificationCollector,
+    Refusal,
+    footer,
+    run_demo,
+)
 
 __all__ = [
     "CHANNEL_MIX",
@@ -26,11 +34,17 @@ __all__ = [
     "SIZES",
     "SURVEY",
     "DemoGroup",
+    "DemoOptions",
     "DemoPlan",
+    "DemoResult",
     "Household",
+    "NotificationCollector",
     "Project",
+    "Refusal",
     "Step",
+    "footer",
     "generate_group",
     "households_for",
     "plan_year",
+    "run_demo",
 ]

@@ -419,7 +419,11 @@ def _register(projects: list[Project], rng: random.Random) -> ContractorRegister
                     accepted_on=project.accepted_on,
                 )
             )
-    return ContractorRegister(contractors=tuple(contractors), engagements=tuple(engagements))
+    # ContractorRegister's fields use converter=tuple, which mypy types as Iterable[_T_co].
+    return ContractorRegister(
+        contractors=contractors,  # type: ignore[arg-type]
+        engagements=engagements,  # type: ignore[arg-type]
+    )
 
 
 def _staff(projects: list[Project]) -> tuple[Actor, ...]:

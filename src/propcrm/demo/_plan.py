@@ -20,7 +20,6 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -224,7 +223,6 @@ def _weighted(rng: random.Random, items: Mapping[str, float]) -> str:
     return rng.choices(keys, weights=[items[k] for k in keys])[0]
 
 
-@cache
 def _items(
     taxonomy: Taxonomy, prefix: str, kind: TicketKind, area: AreaType | None
 ) -> tuple[Node, ...]:
@@ -307,6 +305,7 @@ class _Planner:
             self.by_project.setdefault(home.project_id, []).append(home)
         self._staff_cache: dict[tuple[Role, str, str | None], tuple[Actor, ...]] = {}
         self.paid_services: list[Transaction] = []
+        self._items: dict[tuple[str, TicketKind, AreaType | None], tuple[Node, ...]] = {}
         self._warranty_cache: dict[tuple[object, ...], tuple[bool, str, str | None] | None] = {}
 
     # -- who ------------------------------------------------------------------------------------
@@ -390,9 +389,11 @@ class _Planner:
         else:
             mix = {"S.CS": 1}
         prefix = _weighted(rng, mix)
-        node = rng.choice(
-            _items(self.taxonomy, prefix, kind, area if kind is TicketKind.REPAIR else None)
-        )
+        key = (prefix, kind, area if kind is TicketKind.REPAIR else None)
+        items = self._items.get(key)
+        if items is None:
+            items = self._items[key] = _items(self.taxonomy, *key)
+        node = rng.choice(items)
         if node.areas and area not in node.areas:
             area = node.areas[0]
         profile = "leak" if prefix == "Q.WP" else ("heat" if prefix == "Q.HV" else "all")
@@ -1298,6 +1299,10 @@ def _transactions(planner: _Planner) -> list[Transaction]:
 # the plan
 
 
+def _order(step: Step) -> tuple[datetime, str, int]:
+    return step.at, step.ticket_id, step.index
+
+
 def plan_year(
     group: DemoGroup,
     *,
@@ -1356,7 +1361,7 @@ def plan_year(
     tell("surveys and transactions")
     surveys = _surveys(planner, delivered)
     transactions = _transactions(planner) + planner.paid_services
-    kept = sorted(s for s in steps if s.at < planner.as_of)
+    kept = sorted((s for s in steps if s.at < planner.as_of), key=_order)
     return DemoPlan(
         group=group,
         seed=chosen,
