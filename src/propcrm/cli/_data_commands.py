@@ -25,7 +25,7 @@ import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -903,9 +903,16 @@ def _hours(value: timedelta | None) -> str:
 
 
 def sla_records(
-    report: SlaReport, warnings: Mapping[tuple[str, str, int], str]
+    report: SlaReport, warnings: Mapping[tuple[str, str, int], str], tz: tzinfo | None = None
 ) -> list[dict[str, Any]]:
-    """One record per target of ``report`` with the highest warning rung fired, if any."""
+    """One record per target of ``report`` with the highest warning rung fired, if any.
+
+    Instants are ISO strings in ``tz`` (as evaluated when ``None``).
+    """
+
+    def iso(value: datetime | None) -> str | None:
+        return None if value is None else value.astimezone(tz).isoformat()
+
     out = []
     for s in report.targets:
         out.append(
@@ -915,12 +922,12 @@ def sla_records(
                 "status": s.status.value,
                 "warning": warnings.get((s.policy, s.target.value, s.cycle)),
                 "calendar": s.calendar,
-                "started_at": None if s.started_at is None else s.started_at.isoformat(),
-                "due_at": None if s.due_at is None else s.due_at.isoformat(),
+                "started_at": iso(s.started_at),
+                "due_at": iso(s.due_at),
                 "elapsed_s": s.elapsed_seconds,
                 "remaining_s": s.remaining_seconds,
                 "breached_by_s": s.breached_by_seconds,
-                "met_at": None if s.met_at is None else s.met_at.isoformat(),
+                "met_at": iso(s.met_at),
                 "cycle": s.cycle,
                 "reason": s.reason,
             }
@@ -931,7 +938,10 @@ def sla_records(
 def sla_state(
     history: Sequence[Event], at: datetime, calendar: str = "cn-statutory"
 ) -> tuple[SlaReport, list[dict[str, Any]]]:
-    """The SLA report of one history at ``at`` with the default policies on ``calendar``."""
+    """The SLA report of one history at ``at`` with the default policies on ``calendar``.
+
+    The records give instants in the offset of ``at``.
+    """
     from propcrm.metrics.calendar import get_calendar
     from propcrm.metrics.sla import DEFAULT_LADDER, default_policies, evaluate, warnings_for
 
@@ -950,11 +960,18 @@ def sla_state(
         key = (w.policy, w.target.value, w.cycle)
         if key not in highest or rank[w.rung] > rank[highest[key]]:
             highest[key] = w.rung
-    return report, sla_records(report, highest)
+    return report, sla_records(report, highest, at.tzinfo)
 
 
 def _sla(args: argparse.Namespace, out: TextIO) -> int:
-    at = _aware(args.at, "$.at") if args.at else datetime.now(timezone.utc)
+    from propcrm.metrics.calendar import get_calendar
+
+    # Times in the offset the user wrote --at in, else in the calendar's time zone.
+    at = (
+        _aware(args.at, "$.at")
+        if args.at
+        else datetime.now(timezone.utc).astimezone(get_calendar(args.calendar).timezone)
+    )
     store = _open_store(args.store, args.company)
     try:
         store.get(args.ticket_id)  # NotFoundError for an unknown (or another tenant's) ticket
@@ -978,10 +995,7 @@ def _sla(args: argparse.Namespace, out: TextIO) -> int:
     from propcrm.metrics.sla import SlaStatus, SlaTarget
 
     lang = args.lang
-    from propcrm.metrics.calendar import get_calendar
-
-    # Times in the offset the user wrote --at in, else in the calendar's time zone.
-    tz = at.tzinfo if args.at else get_calendar(args.calendar).timezone
+    tz = at.tzinfo
     print(f"{report.ticket_id} @ {at.astimezone(tz).isoformat(timespec='minutes')}", file=out)
     if not records:
         print(_label(_SLA_HEAD, "none", lang), file=out)
