@@ -308,3 +308,39 @@ def test_stream_is_a_snapshot_of_the_first_pass() -> None:
     assert racing.passes == 2
     assert got == before  # A without the late event; B, received after the scan, left out
     assert len(store.events("A")) == 3
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_only(
+    crm: Crm, run: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    args = ("kpi", "--store", crm.url, "--kpi", "backlog", "--format", "csv", *STORE_ARGS)
+    plain = run(*args)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    shown = run(*args)
+    total = sum(len(h) for h in crm.histories.values())
+    assert shown.out == plain.out  # the data never carries the bar
+    assert "folding events" in terminal.getvalue()
+    assert f"{total}/{total}" in terminal.getvalue()
+    quiet = _Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    assert run(*args, "--no-progress").out == plain.out
+    assert quiet.getvalue() == ""
+
+
+def test_help_documents_the_options() -> None:
+    result = run_module("kpi", "--help")
+    assert result.code == 0
+    for option in ("--store", "--facts", "--by", "--kpi", "--from", "--to", "--households",
+                   "--company", "--format", "--lang", "--no-progress"):  # fmt: skip
+        assert option in result.out, option
+    rfm_help = run_module("rfm", "--help").out
+    for column in ("customer_id", "date", "amount", "type", "order_id", "--summary", "--map"):
+        assert column in rfm_help, column

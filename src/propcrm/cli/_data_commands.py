@@ -63,7 +63,7 @@ class _Progress:
             from tqdm import tqdm
         except ImportError:
             return
-        self._bar = tqdm(total=total, desc=desc, unit=unit, file=stream, unit_scale=True)
+        self._bar = tqdm(total=total, desc=desc, unit=unit, file=stream)
 
     def update(self, n: int) -> None:
         """Advance by ``n``."""
