@@ -369,3 +369,30 @@ def test_targets_override(full: Dashboard) -> None:
     tile = dash.kpi("satisfaction_rate")
     assert (tile.target, tile.status) == (0.7, "met")
     assert full.kpi("satisfaction_rate").status == "missed"
+
+
+@pytest.mark.parametrize("engine", ["python", "frames"])
+def test_engines_give_the_same_dashboard(full: Dashboard, engine: str) -> None:
+    if engine == "frames":
+        pytest.importorskip("pyarrow")
+        pytest.importorskip("narwhals")
+    dash = build_dashboard(
+        histories(),
+        households=HOUSEHOLDS,
+        period=PERIOD,
+        as_of=AS_OF,
+        org=org(),
+        surveys=surveys(),
+        delivery_events=delivery_events(),
+        transactions=transactions(),
+        title=f"2025 春季报告 {PHONE}",
+        engine=engine,  # type: ignore[arg-type]
+    )
+    assert dash == full
+    assert dash.focus and dash.contractors
+
+
+def test_unknown_engine() -> None:
+    with pytest.raises(ValidationError) as err:
+        build_dashboard([], households=HOUSEHOLDS, period=PERIOD, as_of=AS_OF, engine="spark")  # type: ignore[arg-type]
+    assert err.value.paths == ("$.engine",)
