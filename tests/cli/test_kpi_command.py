@@ -241,6 +241,7 @@ def test_user_mistakes_are_one_line(
         ((*store, "--as-of", "2026-05-01T10:00"), ("$.as_of", "UTC offset")),
         ((*store, "--from", "2026-13-01"), ("$.from", "ISO date")),
         ((*store, "--from", "2026-04-01", "--to", "2026-03-01"), ("$.to",)),
+        ((*store, "--from", "2026-04-01"), ("$.to", "go together")),
         ((*store, "--calendar", "cn-statutroy"), ("unknown calendar", "cn-statutory")),
         ((*store, "--households", str(homes)), ("$.households[0].households", "'many'")),
         ((*store, "--households", str(tmp_path / "none.csv")), ("households file",)),
@@ -344,3 +345,75 @@ def test_help_documents_the_options() -> None:
     rfm_help = run_module("rfm", "--help").out
     for column in ("customer_id", "date", "amount", "type", "order_id", "--summary", "--map"):
         assert column in rfm_help, column
+
+
+def test_households_default_to_the_store_org_units(crm: Crm, run: Runner, tmp_path: Path) -> None:
+    import shutil
+
+    from propcrm.model import OrgLevel, OrgUnit
+
+    path = tmp_path / "crm.db"
+    shutil.copy(crm.url.removeprefix("sqlite:///"), path)
+    store = open_store(f"sqlite:///{path}")
+    store.save_org_units(
+        [
+            OrgUnit(id="grp", name="集团", level=OrgLevel.GROUP),
+            OrgUnit(id="co1", name="物业一", level=OrgLevel.COMPANY, parent_id="grp"),
+            OrgUnit(id="p1", name="翠湖", level=OrgLevel.PROJECT, parent_id="co1", households=400),
+            OrgUnit(id="p2", name="锦澜", level=OrgLevel.PROJECT, parent_id="co1", households=100),
+        ]
+    )
+    store.close()
+    args = ("--kpi", "valid_complaint_rate_per_100", "--format", "json", *STORE_ARGS)
+    by_project = as_json(run("kpi", "--store", f"sqlite:///{path}", "--by", "project", *args))
+    # C-1 and the other company's X-1 are p1's valid complaints; C-2 was invalid
+    assert [(r["project"], r["numerator"], r["denominator"]) for r in by_project] == [
+        ("p1", 2, 400),
+        ("p2", 0, 100),
+    ]
+    overall = as_json(run("kpi", "--store", f"sqlite:///{path}", *args))
+    # the whole tree (the group's 500 households) when no org dimension is grouped by
+    assert [(r["numerator"], r["denominator"]) for r in overall] == [(2, 500)]
+
+
+SERVERS = {"postgres": "PROPCRM_TEST_POSTGRES_URL", "mysql": "PROPCRM_TEST_MYSQL_URL"}
+
+
+def _server(name: str) -> str:
+    """The server's URL from the environment; skip, saying why, when there is none."""
+    import os
+
+    import sqlalchemy as sa
+
+    url = os.environ.get(SERVERS[name])
+    if not url:
+        pytest.skip(f"{SERVERS[name]} is not set: no {name} server configured")
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # any failure to reach the server means: skip, with why
+        pytest.skip(f"{name} server at {SERVERS[name]} is not reachable: {exc}")
+    return url
+
+
+@pytest.mark.parametrize("server", ["postgres", "mysql"])
+def test_server_stores_give_the_same_kpis(crm: Crm, run: Runner, server: str) -> None:
+    import uuid
+
+    from propcrm.stores.sql import open_sql_store
+    from propcrm.workflow import replay
+
+    url = f"{_server(server)}?prefix=cli{uuid.uuid4().hex[:8]}_"
+    store = open_sql_store(url, tenant=None)
+    try:
+        for history in crm.histories.values():
+            store.save(replay(history), history, expected_version=0)
+        args = ("--by", "month,project", "--format", "json", *STORE_ARGS)
+        got = as_json(run("kpi", "--store", url, *args))
+        assert got == as_json(run("kpi", "--store", crm.url, *args))
+        assert got == expected(crm, group_by=("project",), period="month")
+    finally:
+        store.drop_tables()
+        store.close()

@@ -71,7 +71,7 @@ class _Progress:
             self._bar.update(n)
 
     def close(self) -> None:
-        """Remove nothing, finish the bar."""
+        """Finish the bar."""
         if self._bar is not None:
             self._bar.close()
 
@@ -160,7 +160,7 @@ def _width(text: str) -> int:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    """An aligned text table; numbers (right-aligned) are the columns named in ``_RIGHT``."""
+    """An aligned text table; columns whose cells all look like numbers are right-aligned."""
     widths = [_width(h) for h in header]
     for row in rows:
         widths = [max(w, _width(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -224,7 +224,7 @@ _KPI_HEAD: _Labels = {
     "n": ("分子/分母", "Num/Den"),
     "met": ("达标", "met"),
     "missed": ("未达标", "missed"),
-    "empty": ("没有数据:所选范围内没有工单。", "No values: no ticket in the selected range."),
+    "empty": ("没有数据：所选范围内没有工单。", "No values: no ticket in the selected range."),
 }
 
 
@@ -279,8 +279,13 @@ def _window(start: str | None, end: str | None) -> tuple[date, date] | None:
     """``--from`` (first day) and ``--to`` (last day, counted) as ``[start, end)``."""
     if start is None and end is None:
         return None
-    first = _date(start, "$.from") if start is not None else date(1970, 1, 2)
-    last = _date(end, "$.to") if end is not None else date(9998, 12, 31)
+    if start is None or end is None:
+        # An open end would make the annualised rates divide by a meaningless number of days.
+        missing = "$.from" if start is None else "$.to"
+        raise ValidationError.single(
+            missing, "--from and --to go together", hint="give the first and the last day"
+        )
+    first, last = _date(start, "$.from"), _date(end, "$.to")
     if last < first:
         raise ValidationError.single("$.to", f"{last} is before --from {first}")
     return first, last + timedelta(days=1)
@@ -1058,10 +1063,11 @@ examples:
 
 --by takes at most one period (day, week, month, quarter, year) and any dimensions (company,
 service_centre, project, building, category, category_class, category_discipline, kind,
-channel, responsible_party, contractor, assignee, priority, severity). --from/--to are local
-dates (UTC+8) of each KPI's cohort date, both days counted. A --households CSV has the header
-org_unit_id,households; a row '*,N' sets the total used when no org dimension is grouped by
-(default: the sum of the rows). Reading a store without --households uses the store's org units.
+channel, responsible_party, contractor, assignee, priority, severity). --from and --to are
+the first and last local days (UTC+8) of each KPI's cohort date, given together. A --households
+CSV has the header org_unit_id,households; a row '*,N' sets the total used when no org
+dimension is grouped by (default: the sum of the rows). Reading a store without --households
+uses the store's org units.
 """
 
 _RFM_EPILOG = """\
