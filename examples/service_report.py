@@ -1,6 +1,6 @@
 """The service director's dashboard from a year of tickets, surveys, a delivery and sales.
 
-A small group (two companies, three projects, 2,400 households) receives about 900 tickets in
+A small group (two companies, three projects, 6,000 households) receives about 900 tickets in
 2025: complaints and repairs drawn from the standard taxonomy, handled, revisited, sometimes
 reopened. Owners answer surveys, one building is delivered and the sales ledger feeds the RFM
 segments. The script prints the dashboard in English (``--lang zh`` for Chinese) and writes a
@@ -47,9 +47,9 @@ from propcrm.workflow import delivery as d
 TZ = ZoneInfo("Asia/Shanghai")
 BOSS = Actor(id="dispatcher", role=Role.SUPERVISOR)
 PROJECTS = {  # project -> (company, name, households)
-    "cuihu": ("nn-dev", "翠湖花园", 1200),
-    "jiangwan": ("nn-dev", "江湾壹号", 700),
-    "lanting": ("gl-prop", "兰亭苑", 500),
+    "cuihu": ("nn-dev", "翠湖花园", 3000),
+    "jiangwan": ("nn-dev", "江湾壹号", 1800),
+    "lanting": ("gl-prop", "兰亭苑", 1200),
 }
 # category -> (kind, responsible party, relative frequency)
 CATEGORIES = {
@@ -59,11 +59,11 @@ CATEGORIES = {
     "Q.WF.01": (TicketKind.REPAIR, "GC", 7),
     "Q.PL.01": (TicketKind.REPAIR, "GC", 5),
     "Q.EL.01": (TicketKind.REPAIR, "PM", 4),
-    "S.EN.01": (TicketKind.COMPLAINT, "PM", 6),
-    "S.SO.01": (TicketKind.COMPLAINT, "PM", 4),
-    "S.FE.01": (TicketKind.COMPLAINT, "PM", 2),
-    "Q.WP.02": (TicketKind.COMPLAINT, "SUB-WP", 3),
-    "C.DL.01": (TicketKind.COMPLAINT, "DEV-CS", 2),
+    "S.EN.01": (TicketKind.COMPLAINT, "PM", 2),
+    "S.SO.01": (TicketKind.COMPLAINT, "PM", 1.5),
+    "S.FE.01": (TicketKind.COMPLAINT, "PM", 0.7),
+    "Q.WP.02": (TicketKind.COMPLAINT, "SUB-WP", 1),
+    "C.DL.01": (TicketKind.COMPLAINT, "DEV-CS", 0.8),
 }
 
 

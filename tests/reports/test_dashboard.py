@@ -396,3 +396,26 @@ def test_unknown_engine() -> None:
     with pytest.raises(ValidationError) as err:
         build_dashboard([], households=HOUSEHOLDS, period=PERIOD, as_of=AS_OF, engine="spark")  # type: ignore[arg-type]
     assert err.value.paths == ("$.engine",)
+
+
+@pytest.mark.parametrize(
+    ("kw", "path"),
+    [
+        ({"surveys": [*surveys(), "x"]}, "$.surveys[5]"),
+        ({"transactions": [transactions()[0], 3]}, "$.transactions[1]"),
+    ],
+)
+def test_bad_items_are_named(kw: dict[str, object], path: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        build_dashboard([], households=HOUSEHOLDS, period=PERIOD, as_of=AS_OF, **kw)  # type: ignore[arg-type]
+    assert err.value.paths == (path,)
+
+
+def test_histories_must_be_iterable() -> None:
+    with pytest.raises(ValidationError) as err:
+        build_dashboard(None, households=HOUSEHOLDS, period=PERIOD, as_of=AS_OF)  # type: ignore[arg-type]
+    assert err.value.paths == ("$.histories",)
+
+
+def test_as_of_is_printed_in_its_own_offset(full: Dashboard) -> None:
+    assert "As of: 2025-05-01 00:00 UTC+08:00" in render_text(full)

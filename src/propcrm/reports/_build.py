@@ -162,6 +162,7 @@ def scrub_pii(text: str) -> str:
 
 def _check_inputs(
     *,
+    histories: object,
     households: object,
     period: object,
     as_of: object,
@@ -172,6 +173,8 @@ def _check_inputs(
     vital_share: object,
 ) -> list[FieldError]:
     errors: list[FieldError] = []
+    if isinstance(histories, str | bytes | Mapping) or not isinstance(histories, Iterable):
+        errors.append(FieldError(path="$.histories", message="expected an iterable of histories"))
     if not isinstance(period, tuple | list) or len(period) != 2:
         errors.append(FieldError(path="$.period", message="expected a (start, end) pair of dates"))
     else:
@@ -610,6 +613,7 @@ def build_dashboard(
         NotFoundError: A KPI name is not registered.
     """
     errors = _check_inputs(
+        histories=histories,
         households=households,
         period=period,
         as_of=as_of,
@@ -674,7 +678,13 @@ def build_dashboard(
             if row["contractor"] is not None:
                 contracted.append(history)
                 contracted_facts.append(row)
-    survey_rows = list(survey_facts(surveys, survey_definitions))
+    survey_list = list(surveys)
+    for i, response in enumerate(survey_list):
+        if not isinstance(response, SurveyResponse):
+            raise ValidationError.single(
+                f"$.surveys[{i}]", f"expected a SurveyResponse, got {type(response).__name__}"
+            )
+    survey_rows = list(survey_facts(survey_list, survey_definitions))
 
     # Whole period: headline KPIs and SLA attainment in one pass.
     whole = compute_facts(
@@ -841,6 +851,11 @@ def build_dashboard(
 
     as_of_day = as_of.astimezone(_CN).date()
     tx_list = list(transactions)
+    for i, item in enumerate(tx_list):
+        if not isinstance(item, Transaction):
+            raise ValidationError.single(
+                f"$.transactions[{i}]", f"expected a Transaction, got {type(item).__name__}"
+            )
     segments: tuple[SegmentRow, ...] = ()
     if tx_list:
         segments = _segments(tx_list, as_of=as_of_day, segment_map=segment_map, weights=rfm_weights)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from propcrm.errors import ValidationError
@@ -12,6 +13,7 @@ __all__ = [
     "LANGS",
     "check_lang",
     "fmt_days",
+    "fmt_instant",
     "fmt_money",
     "fmt_share",
     "fmt_target",
@@ -88,7 +90,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "missed": ("未达标", "missed"),
     "no_target": ("无目标", "no target"),
     "no_value": ("无数据", "no value"),
-    "yes": ("是", "yes"),
+    "counts": ("计数", "Counts"),
     "vital_cut": (
         "累计占比达到{share}之前的类别为关键少数",
         "vital few: categories before {share}",
@@ -150,6 +152,13 @@ def status_text(status: str, lang: str) -> str:
     """``met`` → ``✓ met`` / ``✓ 达标``, ``missed`` → ``✗ …``, others plain."""
     mark = {"met": "✓ ", "missed": "✗ "}.get(status, "")
     return mark + word(status, lang)
+
+
+def fmt_instant(value: datetime) -> str:
+    """``2026-01-01 00:00 UTC+08:00``: the instant in its own offset, to the minute."""
+    offset = value.strftime("%z")
+    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset else ""
+    return f"{value:%Y-%m-%d %H:%M} {zone}".rstrip()
 
 
 def fmt_share(value: float | None) -> str:

@@ -14,6 +14,7 @@ from propcrm._optional import require_module
 from propcrm.reports._format import (
     check_lang,
     fmt_days,
+    fmt_instant,
     fmt_money,
     fmt_share,
     fmt_target,
@@ -63,7 +64,7 @@ def _context(d: Dashboard, lang: str, charts: dict[str, str]) -> dict[str, Any]:
         *("contractor", "repairs", "timeliness", "rework", "revisit_sat", "rfm", "segment"),
         *("customers", "mean_m", "delivery", "first_pass", "on_time", "discipline", "per_unit"),
         *("closed", "open", "mean_days", "median_days", "longest_days", "send_backs"),
-        *("batches", "units", "generated"),
+        *("batches", "units", "generated", "counts"),
     ]
     delivery = None
     if d.delivery is not None:
@@ -96,7 +97,7 @@ def _context(d: Dashboard, lang: str, charts: dict[str, str]) -> dict[str, Any]:
         "html_lang": "zh-CN" if lang == "zh" else "en",
         "title": d.title or word("title", lang),
         "summary": summary_line(d, lang),
-        "as_of": d.as_of.isoformat(timespec="minutes"),
+        "as_of": fmt_instant(d.as_of),
         "w": {k: word(k, lang) for k in words},
         "tiles": [_tile(t, lang) for t in d.kpis],
         "charts": {k: Markup(v) for k, v in charts.items()},  # matplotlib's own SVG markup

@@ -8,6 +8,7 @@ from datetime import timedelta
 from propcrm.reports._format import (
     check_lang,
     fmt_days,
+    fmt_instant,
     fmt_money,
     fmt_share,
     fmt_target,
@@ -76,7 +77,7 @@ def render_text(dashboard: Dashboard, lang: str = "en") -> str:
     lang = check_lang(lang)
     d = dashboard
     title = d.title or word("title", lang)
-    as_of = d.as_of.isoformat(timespec="minutes")
+    as_of = fmt_instant(d.as_of)
     out = [title, "━" * 100, summary_line(d, lang), f"{word('as_of', lang)}: {as_of}"]
 
     out += _heading(word("kpis", lang))
