@@ -239,7 +239,7 @@ def test_user_mistakes_are_one_line(
         ((*store, "--by", "month,projet"), ("$.by[1]", "'project'")),
         ((*store, "--by", "month,week"), ("$.by[1]", "second period")),
         ((*store, "--as-of", "2026-05-01T10:00"), ("$.as_of", "UTC offset")),
-        ((*store, "--from", "2026-13-01"), ("$.from", "ISO date")),
+        ((*store, "--from", "2026-13-01", "--to", "2026-12-31"), ("$.from", "ISO date")),
         ((*store, "--from", "2026-04-01", "--to", "2026-03-01"), ("$.to",)),
         ((*store, "--from", "2026-04-01"), ("$.to", "go together")),
         ((*store, "--calendar", "cn-statutroy"), ("unknown calendar", "cn-statutory")),
