@@ -419,3 +419,36 @@ def test_histories_must_be_iterable() -> None:
 
 def test_as_of_is_printed_in_its_own_offset(full: Dashboard) -> None:
     assert "As of: 2025-05-01 00:00 UTC+08:00" in render_text(full)
+
+
+def test_only_the_org_trees_companies_count() -> None:
+    from propcrm.model import OrgLevel, OrgTree, OrgUnit
+
+    tree = OrgTree.from_units(
+        [
+            OrgUnit(id="grp", name="集团", level=OrgLevel.GROUP),
+            OrgUnit(id="co1", name="南宁置业", level=OrgLevel.COMPANY, parent_id="grp"),
+            OrgUnit(id="p1", name="翠湖花园", level=OrgLevel.PROJECT, parent_id="co1"),
+        ]
+    )
+    dash = build_dashboard(
+        histories(),
+        households={"p1": 200},
+        period=PERIOD,
+        as_of=AS_OF,
+        org=tree,
+        surveys=surveys(),
+        delivery_events=delivery_events(),
+    )
+    mine = [h for h in histories() if h[0].payload.scope.company_id == "co1"]
+    alone = build_dashboard(mine, households={"p1": 200}, period=PERIOD, as_of=AS_OF)
+    assert dash.kpis != alone.kpis  # surveys differ: the alone one has none
+    assert [t for t in dash.kpis if t.cohort != "answered"] == [
+        t for t in alone.kpis if t.cohort != "answered"
+    ]
+    assert [u.unit_id for u in dash.by_unit] == ["co1", "p1"]
+    assert dash.kpi("satisfaction_rate").denominator == 2  # co2's answers are left out
+    assert dash.delivery is not None  # the batch is co1's
+    (note,) = dash.notes
+    assert note.en == "Left out as outside the org tree's companies: 3 tickets, 3 survey responses."
+    assert "已排除组织架构以外公司的数据" in render_text(dash, lang="zh")

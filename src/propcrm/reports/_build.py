@@ -483,8 +483,13 @@ def _mean_money(values: list[Decimal] | None) -> Decimal | None:
 
 
 def _delivery(
-    events: Iterable[dl.DeliveryEvent], *, as_of: date, taxonomy: Taxonomy
-) -> DeliverySection | None:
+    events: Iterable[dl.DeliveryEvent],
+    *,
+    as_of: date,
+    taxonomy: Taxonomy,
+    tenants: frozenset[str] | None,
+) -> tuple[DeliverySection | None, int]:
+    """The delivery section of the batches inside ``tenants``, and how many were left out."""
     by_batch: dict[str, list[dl.DeliveryEvent]] = {}
     for i, event in enumerate(events):
         if not isinstance(event, dl.DeliveryEvent):
@@ -492,20 +497,25 @@ def _delivery(
                 f"$.delivery_events[{i}]", f"expected a DeliveryEvent, got {type(event).__name__}"
             )
         by_batch.setdefault(event.batch_id, []).append(event)
-    if not by_batch:
-        return None
     batches = []
+    outside = 0
     for batch_id, history in by_batch.items():
         history.sort(key=lambda e: e.sequence)
         try:
-            batches.append(dl.replay(history))
+            batch = dl.replay(history)
         except ValidationError as err:
             raise _repath(err, f"$.delivery_events['{batch_id}']") from None
+        if tenants is not None and batch.scope.company_id not in tenants:
+            outside += 1
+        else:
+            batches.append(batch)
+    if not batches:
+        return None, outside
     first = dk.first_pass_inspection_rate(batches)
     on_time = dk.handover_on_time_rate(batches, as_of=as_of)
     per_unit = dk.defects_per_unit_by_discipline(batches, taxonomy)
     times = dk.rectification_time_by_contractor(batches)
-    return DeliverySection(
+    section = DeliverySection(
         batches=len(batches),
         units=sum(len(b.units) for b in batches),
         first_pass=RatioFigure(
@@ -536,6 +546,7 @@ def _delivery(
             for name, t in times.items()
         ),
     )
+    return section, outside
 
 
 def _unit_name(org: OrgTree | None, unit_id: str) -> str:
@@ -665,12 +676,19 @@ def build_dashboard(
     contracted: list[Sequence[Event]] = []
     complaint_facts: list[dict[str, Any]] = []
     contracted_facts: list[dict[str, Any]] = []
+    # With an org tree, only its companies' data counts (the company is the tenant boundary).
+    companies_in_tree = frozenset(u.id for u in org if u.level is OrgLevel.COMPANY) if org else None
+    tenants = companies_in_tree or None
+    outside = Counter[str]()
     for i, history in enumerate(histories):
         try:
             rows = list(iter_facts([history], options))
         except ValidationError as err:
             raise _repath(err, f"$.histories[{i}]") from None
         for row in rows:
+            if tenants is not None and row["company"] not in tenants:
+                outside["tickets"] += 1
+                continue
             facts.append(row)
             if row["kind"] == "complaint":
                 complaints.append(history)
@@ -684,6 +702,10 @@ def build_dashboard(
             raise ValidationError.single(
                 f"$.surveys[{i}]", f"expected a SurveyResponse, got {type(response).__name__}"
             )
+    if tenants is not None:
+        kept = [r for r in survey_list if r.scope.company_id in tenants]
+        outside["surveys"] = len(survey_list) - len(kept)
+        survey_list = kept
     survey_rows = list(survey_facts(survey_list, survey_definitions))
 
     # Whole period: headline KPIs and SLA attainment in one pass.
@@ -864,7 +886,9 @@ def build_dashboard(
             zh="未提供交易数据,跳过RFM客户分群。",
             en="No transactions given: RFM segments skipped.",
         )
-    delivery = _delivery(delivery_events, as_of=as_of_day, taxonomy=tx)
+    delivery, outside["batches"] = _delivery(
+        delivery_events, as_of=as_of_day, taxonomy=tx, tenants=tenants
+    )
     if delivery is None:
         skipped["delivery"] = Note(
             zh="未提供交付事件,跳过交付指标。",
@@ -882,6 +906,20 @@ def build_dashboard(
         counted = compute_facts(facts, definitions=[TICKETS_RECEIVED], window=window)
         received = counted[0] if counted else None
     tickets = 0 if received is None else int(received.numerator or 0)
+    notes: list[Note] = []
+    if sum(outside.values()):
+        zh_items = [("tickets", "张工单"), ("surveys", "份问卷"), ("batches", "个交付批次")]
+        en_items = [("tickets", "tickets"), ("surveys", "survey responses"), ("batches", "batches")]
+        notes.append(
+            Note(
+                zh="已排除组织架构以外公司的数据:"
+                + "、".join(f"{outside[k]}{w}" for k, w in zh_items if outside[k])
+                + "。",
+                en="Left out as outside the org tree's companies: "
+                + ", ".join(f"{outside[k]:,} {w}" for k, w in en_items if outside[k])
+                + ".",
+            )
+        )
     return Dashboard(
         title=None if title is None else scrub_pii(title),
         period_start=start,
@@ -903,4 +941,5 @@ def build_dashboard(
         segment_map=segment_map.key if segments else None,
         delivery=delivery,
         skipped=skipped,
+        notes=tuple(notes),
     )

@@ -166,6 +166,7 @@ def _context(d: Dashboard, lang: str, charts: dict[str, str]) -> dict[str, Any]:
         ],
         "delivery": delivery,
         "skipped": {k: n.text(lang) for k, n in d.skipped.items()},
+        "notes": [n.text(lang) for n in d.notes],
     }
 
 

@@ -355,6 +355,7 @@ class Dashboard:
         segment_map: The segment map's key, when segments were built.
         delivery: Delivery KPIs, or ``None`` when skipped.
         skipped: Section name → why it was skipped (``rfm``, ``delivery``, ``focus`` …).
+        notes: Remarks on the whole dashboard, e.g. data left out as outside the org tree.
     """
 
     title: str | None
@@ -377,6 +378,7 @@ class Dashboard:
     segment_map: str | None
     delivery: DeliverySection | None
     skipped: Mapping[str, Note] = attrs.field(factory=dict)
+    notes: tuple[Note, ...] = ()
 
     def kpi(self, name: str) -> KpiTile:
         """The headline tile of KPI ``name``.

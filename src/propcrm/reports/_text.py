@@ -79,6 +79,8 @@ def render_text(dashboard: Dashboard, lang: str = "en") -> str:
     title = d.title or word("title", lang)
     as_of = fmt_instant(d.as_of)
     out = [title, "━" * 100, summary_line(d, lang), f"{word('as_of', lang)}: {as_of}"]
+    for note in d.notes:
+        out += textwrap.wrap(note.text(lang), 100)
 
     out += _heading(word("kpis", lang))
     notes: list[Note] = []
