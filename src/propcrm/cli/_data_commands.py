@@ -765,6 +765,7 @@ def read_transactions(
                     break
             if index % 10_000 == 9_999:
                 bar.update(10_000)
+        bar.update(len(out) % 10_000)
     finally:
         bar.close()
     if errors:
