@@ -107,6 +107,11 @@ _INQUIRY_MIX = {
 }  # fmt: skip
 _SUGGESTION_MIX = {"S.EN": 3, "S.SO": 3, "S.FM": 2, "S.CS": 2}
 
+_LADDER = (
+    EscalationLevel.TEAM_LEAD,
+    EscalationLevel.DEPARTMENT_HEAD,
+    EscalationLevel.MANAGEMENT,
+)
 _SOURCES = {"i": "内部验房", "o": "业主验房"}
 _STAFF_PARTIES = frozenset({"PM", "DEV-ENG", "DEV-SAL", "DEV-CS", "UT"})
 
@@ -251,6 +256,7 @@ class _Script:
         self.now = start
         self.calendar = calendar
         self.steps: list[Step] = []
+        self.escalations = 0  # rungs of the ladder climbed so far
 
     def do(
         self,
@@ -518,7 +524,12 @@ class _Planner:
                 _minutes(rng, 2, 30),
             )
             return
-        if intake.channel in (Channel.HOTLINE, Channel.WECHAT, Channel.APP) and rng.random() < 0.8:
+        urgent = priority in (Priority.P1, Priority.P2)
+        # Urgent calls are always answered at once (the P1 first-response clock); ordinary
+        # repairs from the digital channels get an acknowledgement half the time.
+        if urgent or (
+            intake.channel in (Channel.HOTLINE, Channel.WECHAT, Channel.APP) and rng.random() < 0.5
+        ):
             script.do(
                 agent,
                 c.RespondToCustomer(ticket_id=tid, message="已受理，正在安排维修"),
@@ -588,9 +599,13 @@ class _Planner:
             Priority.P4: (120, 3200),
         }[priority]
         script.do(handler, c.ArriveOnSite(ticket_id=tid), _minutes(rng, *arrive), office=not urgent)
-        script.do(handler, c.StartWork(ticket_id=tid), _minutes(rng, 2, 15))
-        escalated = False
         roll = rng.random()
+        span = {Priority.P1: (15, 90), Priority.P2: (20, 300)}.get(priority, (30, 360))
+        work = _minutes(rng, *span)
+        if roll < 0.17 or work > timedelta(minutes=90):
+            # Longer jobs log the start of work; a quick fix goes from arrival to completion.
+            script.do(handler, c.StartWork(ticket_id=tid), _minutes(rng, 2, 15))
+        escalated = False
         if roll < 0.12 and priority is not Priority.P1:
             script.do(
                 handler,
@@ -599,14 +614,16 @@ class _Planner:
             )
             wait = _minutes(rng, 600, 6000)
             if wait > timedelta(days=2) and rng.random() < 0.5:
-                script.do(
-                    self.supervisor(intake.project),
-                    c.EscalateTicket(
-                        ticket_id=tid, level=EscalationLevel.TEAM_LEAD, reason="待料超过两天"
-                    ),
-                    timedelta(days=2),
-                    office=True,
-                )
+                # Up the ladder from wherever the ticket stands (a rework may wait again).
+                level = _LADDER[min(script.escalations, len(_LADDER) - 1)]
+                if script.escalations < len(_LADDER):
+                    script.escalations += 1
+                    script.do(
+                        self.supervisor(intake.project),
+                        c.EscalateTicket(ticket_id=tid, level=level, reason="待料超过两天"),
+                        timedelta(days=2),
+                        office=True,
+                    )
                 escalated = True
             script.do(handler, c.ResumeWork(ticket_id=tid), wait, office=True)
         elif roll < 0.17 and intake.area is AreaType.UNIT and not urgent:
@@ -618,7 +635,6 @@ class _Planner:
                 _minutes(rng, 5, 30),
             )
             script.do(handler, c.ResumeWork(ticket_id=tid), _minutes(rng, 900, 4000), office=True)
-        work = {Priority.P1: (15, 90), Priority.P2: (20, 300)}.get(priority, (30, 360))
         cost = None
         if (
             priority is Priority.P3
@@ -629,7 +645,7 @@ class _Planner:
         script.do(
             handler,
             c.CompleteWork(ticket_id=tid, result="已修复" if first else "返修完成", cost=cost),
-            _minutes(rng, *work),
+            work,
         )
         if cost is not None and intake.household is not None:
             self.paid_services.append(
@@ -761,12 +777,14 @@ class _Planner:
             intake.node.severity is Severity.MAJOR and rng.random() < 0.6
         ) or rng.random() < 0.1
         if escalated:
+            script.escalations = 1
             script.do(
                 self.supervisor(project),
                 c.EscalateTicket(ticket_id=tid, level=EscalationLevel.TEAM_LEAD, reason="重大投诉"),
                 _minutes(rng, 10, 240),
             )
             if rng.random() < 0.25:
+                script.escalations = 2
                 script.do(
                     self.supervisor(project),
                     c.EscalateTicket(

@@ -13,7 +13,8 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -160,6 +161,16 @@ def _bar(total: int, *, enabled: bool, desc: str) -> Iterator[Any]:
         bar.close()
 
 
+#: How often the notification scheduler runs in simulated time.
+_TICK = timedelta(days=1)
+
+
+def _first_tick(plan: DemoPlan) -> datetime:
+    # Daily at 08:30, when the daily report (日报) goes out (seed 004).
+    start = datetime.combine(plan.period[0], dtime(8, 30), tzinfo=plan.as_of.tzinfo)
+    return start
+
+
 def _fresh_db(output: Path) -> Path:
     output.mkdir(parents=True, exist_ok=True)
     db = output / "propcrm-demo.db"
@@ -207,9 +218,15 @@ def run_demo(options: DemoOptions, *, out: TextIO, err: TextIO | None = None) ->
         service = TicketService(store, plugins=plugins, clock=clock)
         refusals: list[Refusal] = []
         steps = plan.steps
+        tick = _first_tick(plan)
         with _bar(len(steps), enabled=show, desc="year" if options.lang == "en" else "全年") as bar:
             pending = 0
             for step in steps:
+                while tick <= step.at:
+                    # The scheduler: SLA warnings and revisit reminders, delivered once.
+                    clock.now = tick
+                    service.deliver_due_notifications(now=tick)
+                    tick += _TICK
                 clock.now = step.at
                 try:
                     service.run(step.command, actor=step.actor)
@@ -238,10 +255,6 @@ def run_demo(options: DemoOptions, *, out: TextIO, err: TextIO | None = None) ->
             events += len(batch)
         timings["read"] = time.perf_counter() - mark
 
-        mark = time.perf_counter()
-        clock.now = plan.as_of
-        _deliver_warnings(service, histories, plan, collector)
-        timings["warnings"] = time.perf_counter() - mark
     finally:
         store.close()
 
@@ -292,34 +305,6 @@ def run_demo(options: DemoOptions, *, out: TextIO, err: TextIO | None = None) ->
     )
     print(footer(result, lang=options.lang), file=out)
     return result
-
-
-def _deliver_warnings(
-    service: Any, histories: Mapping[str, list[Event]], plan: DemoPlan, collector: Any
-) -> None:
-    """Deliver the year's SLA warnings through the notification hook."""
-    from propcrm.metrics.sla import default_policies, warnings_for
-    from propcrm.plugins import NotificationKind
-
-    policies = default_policies(business_calendar=plan.group.calendar)
-    for history in histories.values():
-        for warning in warnings_for(history, policies, plan.as_of):
-            kind = (
-                NotificationKind.SLA_BREACH
-                if warning.rung.startswith("breach")
-                else NotificationKind.SLA_WARNING
-            )
-            service.plugins.deliver_notification(
-                Notification(
-                    kind=kind,
-                    recipient=warning.recipient,
-                    ticket_id=warning.ticket_id,
-                    text_zh=f"工单 {warning.ticket_id} {warning.target.label_zh} {warning.rung}",
-                    text_en=f"ticket {warning.ticket_id} {warning.target.label_en} {warning.rung}",
-                    idempotency_key=warning.idempotency_key,
-                    due_at=warning.deliver_at,
-                )
-            )
 
 
 def footer(result: DemoResult, *, lang: str = "en") -> str:
