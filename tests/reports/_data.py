@@ -102,6 +102,9 @@ class Tale:
     def void(self, hours: float = 1) -> Tale:
         return self.do(hours, c.VoidTicket(ticket_id=self.id, reason="重复录入"))
 
+    def events(self) -> list[Event]:
+        return list(self.history)
+
     def reopen(self, hours: float = 24) -> Tale:
         return self.do(hours, c.ReopenTicket(ticket_id=self.id, reason="again"))
 

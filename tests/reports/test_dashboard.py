@@ -18,6 +18,7 @@ from propcrm.metrics.kpi import (
 )
 from propcrm.metrics.rfm import PROPERTY_MAP, assign_segments, score
 from propcrm.metrics.sla import default_policies
+from propcrm.model import TicketKind
 from propcrm.reports import (
     HEADLINE_KPIS,
     TICKETS_RECEIVED,
@@ -452,3 +453,24 @@ def test_only_the_org_trees_companies_count() -> None:
     (note,) = dash.notes
     assert note.en == "Left out as outside the org tree's companies: 3 tickets, 3 survey responses."
     assert "已排除组织架构以外公司的数据" in render_text(dash, lang="zh")
+
+
+def test_the_calendar_given_runs_the_sla_policies_naming_it() -> None:
+    import attrs
+
+    from propcrm.errors import CalendarRangeError
+    from propcrm.metrics.calendar import get_calendar
+
+    from ._data import Tale
+
+    late = [Tale("y1", TicketKind.REPAIR, datetime(2026, 12, 30, 9, tzinfo=AS_OF.tzinfo)).events()]
+    args = {
+        "households": HOUSEHOLDS,
+        "period": (date(2026, 12, 1), date(2027, 1, 1)),
+        "as_of": datetime(2027, 1, 8, tzinfo=AS_OF.tzinfo),
+    }
+    with pytest.raises(CalendarRangeError):  # no published holidays for 2027 in the registry
+        build_dashboard(late, **args)  # type: ignore[arg-type]
+    estimate = attrs.evolve(get_calendar("cn-statutory"), beyond_data="estimate")
+    dash = build_dashboard(late, calendar=estimate, **args)  # type: ignore[arg-type]
+    assert next(r for r in dash.sla if r.target == "resolution").breached == 1

@@ -596,7 +596,9 @@ def build_dashboard(
         surveys: Survey responses, for the satisfaction rate.
         delivery_events: Delivery events of one or more batches (any order within a batch).
         transactions: Transactions for the RFM segments.
-        calendar: A business calendar: durations in business time (the ``*_business_*`` KPIs).
+        calendar: A business calendar: durations in business time (the ``*_business_*`` KPIs),
+            and the calendar SLA policies naming it (``calendar.name``) run on, in place of
+            the registry's.
         policies: SLA policies; :func:`propcrm.metrics.sla.default_policies` when ``None``.
         taxonomy: Category and party labels and roll-ups; the standard taxonomy when ``None``.
         title: The report's title (phone and ID numbers in it are masked).
@@ -646,7 +648,13 @@ def build_dashboard(
     tx = taxonomy if taxonomy is not None else standard()
     sla_policies = policies if policies is not None else default_policies()
     rollup = _rollup(tx)
-    options = FactOptions(as_of=as_of, calendar=calendar, policies=sla_policies, rollup=rollup)
+    options = FactOptions(
+        as_of=as_of,
+        calendar=calendar,
+        policies=sla_policies,
+        calendars=None if calendar is None else {calendar.name: calendar},
+        rollup=rollup,
+    )
     hh, total_households = _resolve_households(households, org)
 
     def names(chosen: Sequence[str]) -> list[str]:
