@@ -305,6 +305,7 @@ def test_scrub_pii() -> None:
         ({"households": {"p1": -1, "p2": 2.5}}, ("$.households['p1']", "$.households['p2']")),
         ({"org": "tree"}, ("$.org",)),
         ({"vital_share": 1.5}, ("$.vital_share",)),
+        ({"focus_level": "project"}, ("$.focus_level",)),
         (
             {"as_of": datetime(2025, 5, 1), "period": (date(2025, 5, 1), date(2025, 3, 1))},
             ("$.period[1]", "$.as_of"),

@@ -636,6 +636,14 @@ def build_dashboard(
         calendar=calendar,
         vital_share=vital_share,
     )
+    if focus_level not in ("category", "category_discipline", "category_class"):
+        errors.append(
+            FieldError(
+                path="$.focus_level",
+                message=f"expected category, category_discipline or category_class, "
+                f"not {focus_level!r}",
+            )
+        )
     if engine not in ("auto", "python", "frames"):
         errors.append(
             FieldError(path="$.engine", message=f"expected auto, python or frames, not {engine!r}")
