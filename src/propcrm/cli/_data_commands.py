@@ -1049,12 +1049,15 @@ def _positive(text: str) -> int:
     return value
 
 
-def _common(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+def _common(
+    parser: argparse.ArgumentParser, formats: Sequence[str], *, progress: bool = True
+) -> None:
     parser.add_argument("--format", choices=list(formats), default="table", help="output format")
     parser.add_argument("--lang", choices=["zh", "en"], default="zh", help="labels (default zh)")
-    parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bar (shown on a terminal only)"
-    )
+    if progress:
+        parser.add_argument(
+            "--no-progress", action="store_true", help="no progress bar (shown on a terminal only)"
+        )
 
 
 _KPI_EPILOG = """\
@@ -1147,10 +1150,15 @@ def add_subcommands(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="the SLA state of one ticket",
         description="Every SLA target of one stored ticket (docs/sla.md), default policies.",
     )
-    sla.add_argument("ticket_id", metavar="TICKET_ID")
+    sla.add_argument("ticket_id", metavar="TICKET_ID", help="the ticket's id")
     sla.add_argument("--store", required=True, metavar="URL", help="a store URL")
     sla.add_argument("--at", metavar="DATETIME", help="evaluate at (default now), with offset")
-    sla.add_argument("--calendar", default="cn-statutory", metavar="NAME", help="business calendar")
+    sla.add_argument(
+        "--calendar",
+        default="cn-statutory",
+        metavar="NAME",
+        help="business calendar of the working-day targets (default cn-statutory)",
+    )
     sla.add_argument("--company", metavar="ID", help="the tenant to read as")
-    _common(sla, ["table", "json"])
+    _common(sla, ["table", "json"], progress=False)
     sla.set_defaults(handler=_pipe_safe(_sla))
