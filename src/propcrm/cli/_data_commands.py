@@ -41,7 +41,17 @@ if TYPE_CHECKING:
     from propcrm.stores import Store
     from propcrm.workflow import Event
 
-__all__ = ["add_subcommands"]
+__all__ = [
+    "add_subcommands",
+    "kpi_records",
+    "read_facts",
+    "read_transactions",
+    "rfm_records",
+    "rfm_summary",
+    "sla_records",
+    "sla_state",
+    "store_histories",
+]
 
 _Labels = Mapping[str, tuple[str, str]]
 
@@ -224,7 +234,10 @@ _KPI_HEAD: _Labels = {
     "n": ("分子/分母", "Num/Den"),
     "met": ("达标", "met"),
     "missed": ("未达标", "missed"),
-    "empty": ("没有数据：所选范围内没有工单。", "No values: no ticket in the selected range."),
+    "empty": (
+        "没有数据：所选范围内没有可统计的记录。",
+        "No values: nothing to count in this selection.",
+    ),
 }
 
 
