@@ -142,6 +142,11 @@ def test_property_portfolio_with_weights(
     assert "prospect" in {r["segment"] for r in got}  # owners without a purchase
     assert "13812345678" not in result.out  # other columns (personal data) never leave the file
     assert "phone" not in got[0]
+    as_json = run("rfm", str(path), "--as-of", "2024-12-31", "--weights", "property", "--format",
+                  "json")  # fmt: skip
+    records = json.loads(as_json.out)
+    assert list(got[0]) == list(records[0])  # the CSV header is the JSON record's keys
+    assert [r["code"] or "" for r in records] == [r["code"] for r in got]
 
 
 def test_python_dash_m_rfm_table(portfolio: tuple[Path, list[Transaction]]) -> None:

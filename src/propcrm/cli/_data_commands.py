@@ -798,6 +798,22 @@ def _segment_map(name: str) -> SegmentMap:
     return found
 
 
+#: The fields of a per-customer record, in CSV column order.
+_RFM_RECORD = (
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r",
+    "f",
+    "m",
+    "code",
+    "segment",
+    "segment_zh",
+    "segment_en",
+)
+
+
 def rfm_records(result: RfmResult, segment_map: SegmentMap) -> list[dict[str, Any]]:
     """One record per customer: values, scores and segment (ids only, no personal data)."""
     from propcrm.metrics.rfm import assign_segments
@@ -843,12 +859,10 @@ def rfm_summary(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _rfm(args: argparse.Namespace, out: TextIO) -> int:
-    from propcrm.metrics.rfm import MODES, PROPERTY_WEIGHTS, PURCHASE_WEIGHTS, score
+    from propcrm.metrics.rfm import PROPERTY_WEIGHTS, PURCHASE_WEIGHTS, score
 
     as_of = _date(args.as_of, "$.as_of")
     segment_map = _segment_map(args.map)
-    if args.mode not in MODES:  # argparse choices already refuse others
-        raise ValidationError.single("$.mode", f"unknown mode {args.mode!r}")
     transactions = read_transactions(
         args.transactions, columns=args.columns, progress=not args.no_progress
     )
@@ -878,7 +892,7 @@ def _rfm(args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "json":
         _json_out(records, out)
     elif args.format == "csv":
-        _csv_out(list(records[0]) if records else ["customer_id"], records, out)
+        _csv_out(_RFM_RECORD, records, out)
     else:
         head = [
             _label(_RFM_HEAD, k, lang)
