@@ -265,34 +265,6 @@ class SqlStore:
         return column == self.tenant if self.tenant is not None else sa.true()
 
     def _build_statements(self) -> None:
-        t = self._t.tickets
-        self._insert_ticket = t.insert()
-        self._update_ticket = (
-            t.update()
-            .where(
-                t.c.ticket_id == sa.bindparam("b_ticket_id"),
-                t.c.version == sa.bindparam("b_expected"),
-                t.c.company_id == sa.bindparam("b_company"),
-            )
-            .values(
-                {
-                    name: sa.bindparam(name)
-                    for name in (
-                        "status",
-                        "kind",
-                        "category_code",
-                        "assignee",
-                        "responsible_party",
-                        "updated_at",
-                        "due_at",
-                        "is_open",
-                        "version",
-                        "data",
-                    )
-                }
-            )
-        )
-        self._insert_events = self._t.events.insert()
         ev = self._t.events
         # Times are read as text on SQLite (parsed by the decoder, faster than the type's).
         occurred = (
@@ -311,9 +283,37 @@ class SqlStore:
             ev.c.payload,
             ev.c.schema_version,
         )
+        # The write path's statements as driver SQL, built once: a save runs them on the DBAPI
+        # cursor (SQLAlchemy's per-execution work would cost more than the statements).
+        sql = _DriverSql(self._engine.dialect)
+        t = self._t.tickets
+        self._sql_insert_ticket = sql.insert(t.name, _TICKET_COLUMNS)
+        self._sql_update_ticket = sql.update(
+            t.name,
+            _UPDATE_COLUMNS,
+            (("ticket_id", "b_ticket_id"), ("version", "b_expected"), ("company_id", "b_company")),
+        )
+        self._sql_insert_events = sql.insert(ev.name, _EVENT_COLUMNS)
+        self._sql_intake_key = sql.select(
+            t.name, "ticket_id", (("company_id", "company_id"), ("idempotency_key", "key"))
+        )
+        self._sql_lock = (
+            f"LOCK TABLE {sql.quote(ev.name)} IN SHARE ROW EXCLUSIVE MODE" if self._pg else None
+        )
+        self._sqlite = self._engine.dialect.name == "sqlite"
+        dbapi = self._engine.dialect.loaded_dbapi
+        self._dbapi_error: type[Exception] = dbapi.Error
+        self._dbapi_integrity: type[Exception] = dbapi.IntegrityError
 
-    @staticmethod
-    def _ticket_row(ticket: Ticket, due_at: datetime | None) -> dict[str, Any]:
+    def _when(self, value: datetime | None) -> Any:
+        """A time as the driver gets it: naive UTC; on SQLite the text SQLAlchemy writes."""
+        if value is None:
+            return None
+        utc = to_utc(value)
+        return utc.isoformat(" ", "microseconds") if self._sqlite else utc
+
+    def _ticket_row(self, ticket: Ticket, due_at: datetime | None) -> dict[str, Any]:
+        """The tickets row of ``ticket``, in driver values."""
         scope = ticket.scope
         return {
             "ticket_id": ticket.ticket_id,
@@ -326,20 +326,21 @@ class SqlStore:
             "category_code": ticket.category_code,
             "assignee": ticket.assignee,
             "responsible_party": ticket.responsible_party,
-            "received_at": to_utc(ticket.received_at),
-            "updated_at": to_utc(ticket.updated_at),
-            "due_at": to_utc(due_at) if due_at is not None else None,
-            "is_open": ticket.is_open,
+            "received_at": self._when(ticket.received_at),
+            "updated_at": self._when(ticket.updated_at),
+            "due_at": self._when(due_at),
+            "is_open": int(ticket.is_open) if self._sqlite else ticket.is_open,
             "idempotency_key": ticket.idempotency_key,
             "version": ticket.version,
             "data": dump_ticket(ticket),
         }
 
-    @staticmethod
-    def _event_rows(company: str, events: Sequence[Event]) -> list[dict[str, Any]]:
+    def _event_rows(self, company: str, events: Sequence[Event]) -> list[dict[str, Any]]:
+        """The events rows, in driver values."""
         rows = []
         for event in events:
             row = event_columns(event)
+            row["occurred_at"] = self._when(event.occurred_at)
             row["company_id"] = company
             rows.append(row)
         return rows
@@ -362,48 +363,80 @@ class SqlStore:
             raise ValidationError.single("$.due_at", "naive datetime refused", subject="save")
         row = self._ticket_row(ticket, due_at)
         event_rows = self._event_rows(ticket.scope.company_id, events)
-        t = self._t.tickets
         with self._lock:
             try:
-                with self._write() as conn:
-                    if self._pg:
-                        # Serialise event inserts so that positions become visible in order:
-                        # a reader resuming after position p never misses a later commit below p.
-                        conn.exec_driver_sql(
-                            f'LOCK TABLE "{self._t.events.name}" IN SHARE ROW EXCLUSIVE MODE'
-                        )
-                    if expected_version == 0:
-                        key = ticket.idempotency_key
-                        if key is not None:
-                            existing = conn.execute(
-                                sa.select(t.c.ticket_id).where(
-                                    t.c.company_id == ticket.scope.company_id,
-                                    t.c.idempotency_key == key,
-                                )
-                            ).scalar()
-                            if existing is not None:
-                                raise DuplicateIntakeError(
-                                    ticket_id=ticket.ticket_id,
-                                    idempotency_key=key,
-                                    existing_ticket_id=existing,
-                                )
-                        conn.execute(self._insert_ticket, row)
-                    else:
-                        params = dict(row)
-                        params.update(
-                            b_ticket_id=ticket.ticket_id,
-                            b_expected=expected_version,
-                            b_company=ticket.scope.company_id,
-                        )
-                        if conn.execute(self._update_ticket, params).rowcount != 1:
-                            raise _ConflictError
-                    conn.execute(
-                        self._insert_events, event_rows if len(event_rows) > 1 else event_rows[0]
-                    )
-            except (_ConflictError, sa_exc.IntegrityError):
+                self._write_rows(ticket, row, event_rows, expected_version)
+            except _ConflictError:
                 self._diagnose(ticket, expected_version)
-            except sa_exc.SQLAlchemyError as exc:
-                _raise_store_error(f"saving ticket {ticket.ticket_id!r}", exc)
+
+    def _write_rows(
+        self,
+        ticket: Ticket,
+        row: dict[str, Any],
+        event_rows: list[dict[str, Any]],
+        expected_version: int,
+    ) -> None:
+        """Run one save's transaction on the pooled DBAPI connection.
+
+        These are the statements a hand-written driver program would run, and nothing else.
+        """
+        try:
+            raw = self._engine.raw_connection()
+        except sa_exc.SQLAlchemyError as exc:
+            _raise_store_error(f"saving ticket {ticket.ticket_id!r}", exc)
+        try:
+            cursor = raw.cursor()
+            try:
+                if self._sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                elif self._sql_lock is not None:
+                    # Serialise event inserts so that positions become visible in order: a
+                    # reader resuming after position p never misses a later commit below p.
+                    cursor.execute(self._sql_lock)
+                if expected_version == 0:
+                    key = ticket.idempotency_key
+                    if key is not None:
+                        sql, bind = self._sql_intake_key
+                        cursor.execute(
+                            sql, bind({"company_id": ticket.scope.company_id, "key": key})
+                        )
+                        found = cursor.fetchone()
+                        if found is not None:
+                            raise DuplicateIntakeError(
+                                ticket_id=ticket.ticket_id,
+                                idempotency_key=key,
+                                existing_ticket_id=found[0],
+                            )
+                    sql, bind = self._sql_insert_ticket
+                    cursor.execute(sql, bind(row))
+                else:
+                    row["b_ticket_id"] = ticket.ticket_id
+                    row["b_expected"] = expected_version
+                    row["b_company"] = ticket.scope.company_id
+                    sql, bind = self._sql_update_ticket
+                    cursor.execute(sql, bind(row))
+                    if cursor.rowcount != 1:
+                        raise _ConflictError
+                sql, bind = self._sql_insert_events
+                if len(event_rows) == 1:
+                    cursor.execute(sql, bind(event_rows[0]))
+                else:
+                    cursor.executemany(sql, [bind(r) for r in event_rows])
+            finally:
+                cursor.close()
+            raw.commit()
+        except BaseException as exc:
+            _rollback_quietly(raw)
+            if isinstance(exc, self._dbapi_integrity):
+                raise _ConflictError from exc
+            if isinstance(exc, self._dbapi_error):
+                raise StoreError(
+                    f"saving ticket {ticket.ticket_id!r} failed: {type(exc).__name__}: {exc}",
+                    hint="the write was rolled back; check the database server and retry",
+                ) from exc
+            raise
+        finally:
+            raw.close()
 
     def _diagnose(self, ticket: Ticket, expected_version: int) -> NoReturn:
         """Raise the right error for a refused write (called after its rollback)."""
@@ -779,7 +812,122 @@ class SqlStore:
 
 
 class _ConflictError(Exception):
-    """Internal: the optimistic update matched no row."""
+    """Internal: the optimistic update matched no row, or a unique constraint refused a row."""
+
+
+def _rollback_quietly(raw: Any) -> None:
+    # The connection may be gone; the pool replaces it.
+    with contextlib.suppress(Exception):
+        raw.rollback()
+
+
+_TICKET_COLUMNS = (
+    "ticket_id",
+    "company_id",
+    "group_id",
+    "service_centre_id",
+    "project_id",
+    "status",
+    "kind",
+    "category_code",
+    "assignee",
+    "responsible_party",
+    "received_at",
+    "updated_at",
+    "due_at",
+    "is_open",
+    "idempotency_key",
+    "version",
+    "data",
+)
+_UPDATE_COLUMNS = (
+    "status",
+    "kind",
+    "category_code",
+    "assignee",
+    "responsible_party",
+    "updated_at",
+    "due_at",
+    "is_open",
+    "version",
+    "data",
+)
+_EVENT_COLUMNS = (
+    "event_id",
+    "ticket_id",
+    "company_id",
+    "sequence",
+    "type",
+    "occurred_at",
+    "actor",
+    "payload",
+    "schema_version",
+)
+
+Binder = Callable[[dict[str, Any]], Any]
+
+
+class _DriverSql:
+    """Builds SQL text in the driver's parameter style, with a binder from named values."""
+
+    def __init__(self, dialect: sa.engine.Dialect) -> None:
+        self.quote = dialect.identifier_preparer.quote
+        self.style = dialect.paramstyle
+
+    def _marks(self, names: Sequence[str]) -> tuple[list[str], Binder]:
+        style = self.style
+        if style == "qmark":
+            marks = ["?"] * len(names)
+        elif style == "format":
+            marks = ["%s"] * len(names)
+        elif style == "numeric":
+            marks = [f":{i}" for i in range(1, len(names) + 1)]
+        elif style == "named":
+            marks = [f":{n}" for n in names]
+        elif style == "pyformat":
+            marks = [f"%({n})s" for n in names]
+        else:  # pragma: no cover - every DBAPI uses one of the five PEP 249 styles
+            raise StoreError(f"unsupported DBAPI parameter style {style!r}")
+        if style in ("named", "pyformat"):
+            return marks, _identity
+        order = tuple(names)
+
+        def positional(values: dict[str, Any]) -> tuple[Any, ...]:
+            return tuple([values[n] for n in order])
+
+        return marks, positional
+
+    def insert(self, table: str, columns: Sequence[str]) -> tuple[str, Binder]:
+        marks, bind = self._marks(columns)
+        text = (
+            f"INSERT INTO {self.quote(table)} ({', '.join(self.quote(c) for c in columns)}) "
+            f"VALUES ({', '.join(marks)})"
+        )
+        return text, bind
+
+    def update(
+        self, table: str, columns: Sequence[str], where: Sequence[tuple[str, str]]
+    ) -> tuple[str, Binder]:
+        names = [*columns, *(param for _, param in where)]
+        marks, bind = self._marks(names)
+        sets = ", ".join(f"{self.quote(c)} = {m}" for c, m in zip(columns, marks, strict=False))
+        conditions = " AND ".join(
+            f"{self.quote(c)} = {m}" for (c, _), m in zip(where, marks[len(columns) :], strict=True)
+        )
+        return f"UPDATE {self.quote(table)} SET {sets} WHERE {conditions}", bind
+
+    def select(
+        self, table: str, column: str, where: Sequence[tuple[str, str]]
+    ) -> tuple[str, Binder]:
+        marks, bind = self._marks([param for _, param in where])
+        conditions = " AND ".join(
+            f"{self.quote(c)} = {m}" for (c, _), m in zip(where, marks, strict=True)
+        )
+        return f"SELECT {self.quote(column)} FROM {self.quote(table)} WHERE {conditions}", bind
+
+
+def _identity(values: dict[str, Any]) -> dict[str, Any]:
+    return values
 
 
 def open_sql_store(url: str, *, tenant: str | None) -> SqlStore:
