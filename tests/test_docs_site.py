@@ -265,12 +265,16 @@ def test_every_page_is_in_the_navigation() -> None:
 # -- the build -----------------------------------------------------------------------------------
 
 
+# What the build needs: mkdocs, the Material theme, mkdocstrings and its Python handler.
+SITE_PACKAGES = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python")
+
+
 def _have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
 @pytest.mark.skipif(
-    not all(_have(m) for m in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers")),
+    not all(_have(m) for m in SITE_PACKAGES),
     reason="the docs site needs mkdocs-material and mkdocstrings[python]: pip install -e '.[docs]'",
 )
 def test_site_builds_strict(tmp_path: Path) -> None:
