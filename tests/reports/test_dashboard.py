@@ -475,3 +475,16 @@ def test_the_calendar_given_runs_the_sla_policies_naming_it() -> None:
     estimate = attrs.evolve(get_calendar("cn-statutory"), beyond_data="estimate")
     dash = build_dashboard(late, calendar=estimate, **args)  # type: ignore[arg-type]
     assert next(r for r in dash.sla if r.target == "resolution").breached == 1
+
+
+def test_value_formats() -> None:
+    from propcrm.reports._format import fmt_target, fmt_value
+
+    assert fmt_value(0.0, "seconds", "en") == "0 min"
+    assert fmt_value(2400, "seconds", "zh") == "40 分钟"
+    assert fmt_value(9000, "seconds", "en") == "2.5 h"
+    assert fmt_value(3 * 86400, "seconds", "zh") == "3.0 天"
+    assert fmt_value(0.5, "per_100_households", "zh") == "0.50 /百户"
+    assert fmt_value(0.953, "ratio", "en") == "95.3%"
+    assert fmt_value(None, "ratio", "en") == "–"
+    assert fmt_target(0.01, "ratio", "lower", "en") == "≤ 1.0%"

@@ -177,7 +177,7 @@ def fmt_money(value: Decimal | None) -> str:
 
 
 def fmt_value(value: float | None, unit: str, lang: str, *, compact: bool = False) -> str:
-    """A KPI value in its unit: ``95.0%``, ``0.50 /100户``, ``2.5 h``, ``1,234``.
+    """A KPI value in its unit: ``95.0%``, ``0.50 /100户``, ``40 min``, ``2.5 h``, ``1,234``.
 
     ``compact`` leaves out the per-100-households suffix (for columns whose heading says it).
     """
@@ -190,6 +190,8 @@ def fmt_value(value: float | None, unit: str, lang: str, *, compact: bool = Fals
             return f"{value:.2f}"
         return f"{value:.2f} " + ("/百户" if lang == "zh" else "/100 hh")
     if unit == "seconds":
+        if abs(value) < 3600:
+            return f"{value / 60:.0f} " + ("分钟" if lang == "zh" else "min")
         if abs(value) < 2 * 86400:
             return f"{value / 3600:.1f} " + ("小时" if lang == "zh" else "h")
         return f"{value / 86400:.1f} " + ("天" if lang == "zh" else "d")
