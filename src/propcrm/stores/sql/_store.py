@@ -297,6 +297,31 @@ class SqlStore:
         self._sql_intake_key = sql.select(
             t.name, "ticket_id", (("company_id", "company_id"), ("idempotency_key", "key"))
         )
+        scoped = (("ticket_id", "ticket_id"),) + (
+            (("company_id", "company_id"),) if self.tenant is not None else ()
+        )
+        self._sql_ticket_data = sql.select(t.name, "data", scoped)
+        self._sql_ticket_version = sql.select(t.name, "version", scoped)
+        columns = ", ".join(
+            sql.quote(name)
+            for name in (
+                "position",
+                "event_id",
+                "ticket_id",
+                "sequence",
+                "type",
+                "occurred_at",
+                "actor",
+                "payload",
+                "schema_version",
+            )
+        )
+        marks, bind = sql.marks(("ticket_id", "after"))
+        self._sql_ticket_events = (
+            f"SELECT {columns} FROM {sql.quote(ev.name)} WHERE {sql.quote('ticket_id')} = "
+            f"{marks[0]} AND {sql.quote('sequence')} > {marks[1]} ORDER BY {sql.quote('sequence')}",
+            bind,
+        )
         self._sql_lock = (
             f"LOCK TABLE {sql.quote(ev.name)} IN SHARE ROW EXCLUSIVE MODE" if self._pg else None
         )
@@ -490,41 +515,63 @@ class SqlStore:
 
     def get(self, ticket_id: str) -> Ticket:
         """The stored ticket; ``NotFoundError`` if absent or of another tenant."""
-        t = self._t.tickets
+        sql, bind = self._sql_ticket_data
 
-        def run(conn: sa.Connection) -> Any:
-            return conn.execute(
-                sa.select(t.c.data).where(t.c.ticket_id == ticket_id, self._scoped(t.c.company_id))
-            ).scalar()
+        def run(cursor: Any) -> Any:
+            cursor.execute(sql, bind(self._key_params(ticket_id)))
+            found = cursor.fetchone()
+            return None if found is None else found[0]
 
-        data = self._read(f"reading ticket {ticket_id!r}", run)
+        data = self._driver_read(f"reading ticket {ticket_id!r}", run)
         if data is None:
             raise NotFoundError("ticket", ticket_id)
         return load_ticket(data, ticket_id)
 
     def events(self, ticket_id: str, after_version: int = 0) -> list[Event]:
         """The ticket's events with sequence above ``after_version``, in order."""
-        t, ev = self._t.tickets, self._t.events
+        exists_sql, exists_bind = self._sql_ticket_version
+        events_sql, events_bind = self._sql_ticket_events
 
-        def run(conn: sa.Connection) -> tuple[bool, list[Any]]:
-            exists = conn.execute(
-                sa.select(t.c.version).where(
-                    t.c.ticket_id == ticket_id, self._scoped(t.c.company_id)
-                )
-            ).first()
-            if exists is None:
-                return False, []
-            rows = conn.execute(
-                self._event_select.where(
-                    ev.c.ticket_id == ticket_id, ev.c.sequence > after_version
-                ).order_by(ev.c.sequence)
-            ).all()
-            return True, list(rows)
+        def run(cursor: Any) -> list[Any] | None:
+            cursor.execute(exists_sql, exists_bind(self._key_params(ticket_id)))
+            if cursor.fetchone() is None:
+                return None
+            cursor.execute(
+                events_sql, events_bind({"ticket_id": ticket_id, "after": after_version})
+            )
+            return list(cursor.fetchall())
 
-        exists, rows = self._read(f"reading the events of ticket {ticket_id!r}", run)
-        if not exists:
+        rows = self._driver_read(f"reading the events of ticket {ticket_id!r}", run)
+        if rows is None:
             raise NotFoundError("ticket", ticket_id)
         return [stored.event for stored in EventDecoder().decode_rows(rows)]
+
+    def _key_params(self, ticket_id: str) -> dict[str, Any]:
+        return {"ticket_id": ticket_id, "company_id": self.tenant}
+
+    def _driver_read(self, action: str, function: Callable[[Any], T]) -> T:
+        """Run ``function(cursor)`` on a pooled DBAPI connection, ending its transaction."""
+        with self._lock:
+            try:
+                raw = self._engine.raw_connection()
+            except sa_exc.SQLAlchemyError as exc:
+                _raise_store_error(action, exc)
+            try:
+                cursor = raw.cursor()
+                try:
+                    result = function(cursor)
+                finally:
+                    cursor.close()
+                raw.rollback()
+                return result
+            except self._dbapi_error as exc:
+                _rollback_quietly(raw)
+                raise StoreError(
+                    f"{action} failed: {type(exc).__name__}: {exc}",
+                    hint="check the database server and retry",
+                ) from exc
+            finally:
+                raw.close()
 
     def query(self, query: TicketQuery) -> Page[Ticket]:
         """Tickets matching ``query``, in ``(received_at, ticket_id)`` order, one page."""
@@ -874,7 +921,8 @@ class _DriverSql:
         self.quote = dialect.identifier_preparer.quote
         self.style = dialect.paramstyle
 
-    def _marks(self, names: Sequence[str]) -> tuple[list[str], Binder]:
+    def marks(self, names: Sequence[str]) -> tuple[list[str], Binder]:
+        """The parameter marks for ``names``, and the binder of their named values."""
         style = self.style
         if style == "qmark":
             marks = ["?"] * len(names)
@@ -898,7 +946,7 @@ class _DriverSql:
         return marks, positional
 
     def insert(self, table: str, columns: Sequence[str]) -> tuple[str, Binder]:
-        marks, bind = self._marks(columns)
+        marks, bind = self.marks(columns)
         text = (
             f"INSERT INTO {self.quote(table)} ({', '.join(self.quote(c) for c in columns)}) "
             f"VALUES ({', '.join(marks)})"
@@ -909,7 +957,7 @@ class _DriverSql:
         self, table: str, columns: Sequence[str], where: Sequence[tuple[str, str]]
     ) -> tuple[str, Binder]:
         names = [*columns, *(param for _, param in where)]
-        marks, bind = self._marks(names)
+        marks, bind = self.marks(names)
         sets = ", ".join(f"{self.quote(c)} = {m}" for c, m in zip(columns, marks, strict=False))
         conditions = " AND ".join(
             f"{self.quote(c)} = {m}" for (c, _), m in zip(where, marks[len(columns) :], strict=True)
@@ -919,7 +967,7 @@ class _DriverSql:
     def select(
         self, table: str, column: str, where: Sequence[tuple[str, str]]
     ) -> tuple[str, Binder]:
-        marks, bind = self._marks([param for _, param in where])
+        marks, bind = self.marks([param for _, param in where])
         conditions = " AND ".join(
             f"{self.quote(c)} = {m}" for (c, _), m in zip(where, marks, strict=True)
         )
