@@ -322,6 +322,14 @@ class SqlStore:
             f"{marks[0]} AND {sql.quote('sequence')} > {marks[1]} ORDER BY {sql.quote('sequence')}",
             bind,
         )
+        lookup = (("idempotency_key", "key"),) + (
+            (("company_id", "company_id"),) if self.tenant is not None else ()
+        )
+        lookup_sql, lookup_bind = sql.select(t.name, "ticket_id", lookup)
+        self._sql_intake_lookup = (
+            f"{lookup_sql} ORDER BY {sql.quote('company_id')} LIMIT 1",
+            lookup_bind,
+        )
         self._sql_lock = (
             f"LOCK TABLE {sql.quote(ev.name)} IN SHARE ROW EXCLUSIVE MODE" if self._pg else None
         )
@@ -675,14 +683,14 @@ class SqlStore:
 
     def ticket_for_intake_key(self, idempotency_key: str) -> str | None:
         """The ticket an intake key made within the tenant (any tenant for an admin store)."""
-        t = self._t.tickets
-        statement = (
-            sa.select(t.c.ticket_id)
-            .where(t.c.idempotency_key == idempotency_key, self._scoped(t.c.company_id))
-            .order_by(t.c.company_id)
-            .limit(1)
-        )
-        found = self._read("reading intake keys", lambda conn: conn.execute(statement).scalar())
+        sql, bind = self._sql_intake_lookup
+
+        def run(cursor: Any) -> Any:
+            cursor.execute(sql, bind({"key": idempotency_key, "company_id": self.tenant}))
+            found = cursor.fetchone()
+            return None if found is None else found[0]
+
+        found = self._driver_read("reading intake keys", run)
         return None if found is None else str(found)
 
     # -- organisation and customers ------------------------------------------------------
