@@ -7,28 +7,38 @@ contribute them with ``propcrm_register_kpis`` by calling ``register(name, funct
 :func:`unit_facts` and :func:`task_facts` flatten batches into one row per unit and per
 rectification task (columns :data:`UNIT_COLUMNS`, :data:`TASK_COLUMNS`; times in epoch seconds
 like the ticket facts of :mod:`propcrm.metrics.kpi`), so that a KPI engine reading rows can
-compute the same KPIs by any dimension.
+compute the same KPIs by any dimension. :func:`defect_facts` adds one row per defect.
+
+The delivery KPIs are also KPI definitions (``propcrm.metrics.kpi``: source ``units``,
+``tasks`` or ``defects``); :func:`compute_delivery` runs them on batches with the same
+engines as the ticket KPIs, by any dimension the facts carry.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from propcrm.taxonomy import Taxonomy
 from propcrm.workflow.delivery import DefectSource, DeliveryBatch, TaskStatus
 
+if TYPE_CHECKING:
+    from propcrm.metrics.kpi import KpiDefinition, KpiValue
+
 __all__ = [
+    "DEFECT_COLUMNS",
     "DELIVERY_KPIS",
     "TASK_COLUMNS",
     "UNIT_COLUMNS",
     "Ratio",
     "RectificationTimes",
+    "compute_delivery",
+    "defect_facts",
     "defects_per_unit_by_discipline",
     "first_pass_inspection_rate",
     "handover_on_time_rate",
@@ -189,10 +199,12 @@ UNIT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "batch_id": "str",
         "unit_id": "str",
         "company": "str",
+        "service_centre": "str",
         "project": "str",
         "building": "str",
         "stage": "str",
         "planned_handover_on": "str",
+        "handover_due_at": "int",
         "first_inspected_at": "int",
         "first_inspection_defects": "int",
         "first_pass": "bool",
@@ -211,7 +223,10 @@ TASK_COLUMNS: Mapping[str, str] = MappingProxyType(
         "task_id": "str",
         "unit_id": "str",
         "company": "str",
+        "service_centre": "str",
         "project": "str",
+        "building": "str",
+        "contractor": "str",
         "assignee": "str",
         "party": "str",
         "status": "str",
@@ -224,18 +239,53 @@ TASK_COLUMNS: Mapping[str, str] = MappingProxyType(
 )
 
 
+#: Defect fact columns and their Arrow types.
+DEFECT_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {
+        "batch_id": "str",
+        "defect_id": "str",
+        "unit_id": "str",
+        "company": "str",
+        "service_centre": "str",
+        "project": "str",
+        "building": "str",
+        "category": "str",
+        "category_class": "str",
+        "category_discipline": "str",
+        "severity": "str",
+        "source": "str",
+        "contractor": "str",
+        "found_at": "int",
+        "in_inspected_unit": "bool",
+    }
+)
+
+
 def _ts(value: datetime | None) -> int | None:
     return None if value is None else int(value.timestamp())
 
 
-def unit_facts(batches: Iterable[DeliveryBatch]) -> list[dict[str, Any]]:
+def _midnight(day: date, utc_offset_hours: int) -> int:
+    tz = timezone(timedelta(hours=utc_offset_hours))
+    return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
+
+
+def unit_facts(
+    batches: Iterable[DeliveryBatch], *, as_of: date | None = None, utc_offset_hours: int = 8
+) -> list[dict[str, Any]]:
     """One row per unit (columns :data:`UNIT_COLUMNS`); ``None`` where a fact is not known yet.
 
     ``handed_over_on_time`` compares the handover's local date with the batch's planned date;
-    it is ``None`` while the unit is not handed over.
+    it is ``None`` while the unit is not handed over. ``handover_due_at`` is local midnight
+    (at ``utc_offset_hours``) of the planned date, the handover-on-time cohort date; it is
+    ``None`` when the planned date is after ``as_of`` (the unit is not due yet).
     """
     rows: list[dict[str, Any]] = []
     for batch in batches:
+        planned = batch.planned_handover_on
+        due = (
+            None if as_of is not None and planned > as_of else _midnight(planned, utc_offset_hours)
+        )
         for unit in batch.units.values():
             found = [x for x in batch.defects.values() if x.unit_id == unit.unit_id]
             handed = unit.handed_over_at
@@ -244,10 +294,12 @@ def unit_facts(batches: Iterable[DeliveryBatch]) -> list[dict[str, Any]]:
                     "batch_id": batch.batch_id,
                     "unit_id": unit.unit_id,
                     "company": batch.scope.company_id,
+                    "service_centre": batch.scope.service_centre_id,
                     "project": batch.scope.project_id,
                     "building": batch.building_id,
                     "stage": unit.stage.value,
-                    "planned_handover_on": batch.planned_handover_on.isoformat(),
+                    "planned_handover_on": planned.isoformat(),
+                    "handover_due_at": due,
                     "first_inspected_at": _ts(unit.first_inspected_at),
                     "first_inspection_defects": unit.first_inspection_defects,
                     "first_pass": None
@@ -281,7 +333,10 @@ def task_facts(batches: Iterable[DeliveryBatch]) -> list[dict[str, Any]]:
                     "task_id": task.task_id,
                     "unit_id": task.unit_id,
                     "company": batch.scope.company_id,
+                    "service_centre": batch.scope.service_centre_id,
                     "project": batch.scope.project_id,
+                    "building": batch.building_id,
+                    "contractor": task.assignee,
                     "assignee": task.assignee,
                     "party": task.party,
                     "status": task.status.value,
@@ -295,3 +350,118 @@ def task_facts(batches: Iterable[DeliveryBatch]) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def defect_facts(
+    batches: Iterable[DeliveryBatch], taxonomy: Taxonomy | None = None
+) -> list[dict[str, Any]]:
+    """One row per defect (columns :data:`DEFECT_COLUMNS`), internal and owner-found alike.
+
+    ``category_discipline`` and ``category_class`` are the taxonomy roll-ups of the defect's
+    code (without a taxonomy, the code split at its dots); ``in_inspected_unit`` says whether
+    the defect's unit had an internal inspection (the defects-per-unit cohort).
+    """
+    rows: list[dict[str, Any]] = []
+    for batch in batches:
+        inspected = {u.unit_id for u in batch.units.values() if u.inspections}
+        for defect in batch.defects.values():
+            code = defect.code
+            if taxonomy is not None:
+                discipline: str | None = taxonomy.rollup(code)
+                klass: str | None = taxonomy.rollup(code, "class")
+            else:
+                parts = code.split(".")
+                klass = parts[0]
+                discipline = ".".join(parts[:2]) if len(parts) >= 2 else None
+            rows.append(
+                {
+                    "batch_id": batch.batch_id,
+                    "defect_id": defect.defect_id,
+                    "unit_id": defect.unit_id,
+                    "company": batch.scope.company_id,
+                    "service_centre": batch.scope.service_centre_id,
+                    "project": batch.scope.project_id,
+                    "building": batch.building_id,
+                    "category": code,
+                    "category_class": klass,
+                    "category_discipline": discipline,
+                    "severity": defect.severity.value,
+                    "source": defect.source.value,
+                    "contractor": defect.contractor or defect.party,
+                    "found_at": _ts(defect.found_at),
+                    "in_inspected_unit": defect.unit_id in inspected,
+                }
+            )
+    return rows
+
+
+_ORG_COLUMNS = ("company", "service_centre", "project", "building")
+
+
+def compute_delivery(
+    batches: Iterable[DeliveryBatch],
+    *,
+    taxonomy: Taxonomy | None = None,
+    definitions: Iterable[KpiDefinition | str] | None = None,
+    group_by: Sequence[str] = (),
+    period: str | None = None,
+    as_of: date | None = None,
+    targets: Mapping[str, float] | None = None,
+    window: tuple[date, date] | None = None,
+    utc_offset_hours: int = 8,
+) -> tuple[KpiValue, ...]:
+    """The delivery KPI definitions on delivery batches, with the streaming KPI engine.
+
+    Builds :func:`unit_facts`, :func:`task_facts` and :func:`defect_facts` and computes the
+    KPIs (default: ``propcrm.metrics.kpi``'s delivery set, ``delivery_*``) by any dimension
+    their facts carry. The defects-per-unit denominator is the number of inspected units of
+    the group's org unit (the finest of building, project, service centre, company grouped
+    by; the whole input otherwise), so ``group_by=("category_discipline",)`` gives defects per
+    unit by discipline and ``group_by=("contractor",)`` the rectification time per
+    contractor.
+
+    Args:
+        batches: Replayed delivery batches.
+        taxonomy: For the discipline and class roll-ups of defect codes.
+        definitions: KPIs or registered names (default: the delivery KPIs).
+        group_by: Dimensions, in order.
+        period: ``day``, ``week``, ``month``, ``quarter`` or ``year`` of each KPI's cohort date.
+        as_of: Units whose planned handover date is later are not due yet (handover on time).
+        targets: Targets by KPI name, replacing the defaults.
+        window: Only rows whose cohort date falls in ``[start, end)`` count.
+        utc_offset_hours: Local time for periods, windows and planned dates.
+
+    Returns:
+        One value per KPI and group, as :func:`propcrm.metrics.kpi.compute` returns.
+
+    Raises:
+        ValidationError: Unknown dimension or period, an empty window, or a dimension the
+            delivery facts do not carry (e.g. ``channel``).
+    """
+    from propcrm.metrics.kpi import DELIVERY_DEFINITIONS as DEFINITIONS
+    from propcrm.metrics.kpi import Households, compute_facts
+
+    chosen = list(batches)
+    units = unit_facts(chosen, as_of=as_of, utc_offset_hours=utc_offset_hours)
+    inspected = [u for u in units if u["first_inspected_at"] is not None]
+    by_unit: dict[str, int] = {}
+    for row in inspected:
+        for column in _ORG_COLUMNS:
+            key = row[column]
+            if key is not None:
+                by_unit[key] = by_unit.get(key, 0) + 1
+    return compute_facts(
+        (),
+        definitions=DEFINITIONS if definitions is None else definitions,
+        source_rows={
+            "units": units,
+            "tasks": task_facts(chosen),
+            "defects": defect_facts(chosen, taxonomy),
+        },
+        group_by=group_by,
+        period=period,
+        households=Households(by_unit=by_unit, total=len(inspected)),
+        targets=targets,
+        window=window,
+        utc_offset_hours=utc_offset_hours,
+    )

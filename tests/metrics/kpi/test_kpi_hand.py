@@ -6,7 +6,9 @@ from datetime import date, datetime
 
 import pytest
 
+from propcrm.errors import ValidationError
 from propcrm.metrics.kpi import (
+    SURVEY_COLUMNS,
     FactOptions,
     Households,
     KpiValue,
@@ -14,6 +16,7 @@ from propcrm.metrics.kpi import (
     compute_frame,
     facts_to_arrow,
     kpi_definitions,
+    survey_facts,
     ticket_facts,
 )
 from propcrm.model import (
@@ -154,7 +157,8 @@ MARCH: dict[str, float | None] = {
 
 
 def test_every_standard_kpi_has_a_hand_computed_april_value() -> None:
-    standard = {d.name for d in kpi_definitions()}
+    # The delivery KPIs read delivery facts: tests/delivery/test_delivery_kpis.py computes them.
+    standard = {d.name for d in kpi_definitions() if d.source.value in ("tickets", "surveys")}
     assert standard <= set(APRIL)
 
 
@@ -247,3 +251,41 @@ def test_frames_agree_on_the_story(backend: str) -> None:
     stream = compute(histories(), period="month", options=FactOptions(as_of=AS_OF))
     frames = compute_frame(native, period="month", as_records=True)
     assert frames == stream
+
+
+@pytest.mark.parametrize("dimension", ["building", "category_discipline", "assignee", "kind"])
+def test_survey_kpis_refuse_dimensions_surveys_do_not_carry(dimension: str) -> None:
+    # A survey response knows its project, not a building or a category: grouped by one,
+    # every survey KPI would sit in one empty group. The refusal names the field and the KPIs.
+    with pytest.raises(ValidationError) as info:
+        compute(
+            histories(),
+            group_by=(dimension,),
+            surveys=responses(),
+            survey_definitions=[SURVEY],
+            options=FactOptions(as_of=AS_OF),
+        )
+    assert info.value.errors[0].path == "$.group_by"
+    assert dimension in str(info.value) and "satisfaction_rate" in str(info.value)
+    rows = [ticket_facts(h, FactOptions(as_of=AS_OF)) for h in histories()]
+    survey_rows = facts_to_arrow(
+        survey_facts(responses(), [SURVEY]), columns=SURVEY_COLUMNS
+    ).to_pandas()
+    with pytest.raises(ValidationError):
+        compute_frame(facts_to_arrow(rows).to_pandas(), surveys=survey_rows, group_by=(dimension,))
+
+
+def test_survey_kpis_by_project_and_ticket_kpis_by_building_still_work() -> None:
+    by_project = compute(
+        histories(),
+        definitions=["satisfaction_rate"],
+        group_by=("project",),
+        surveys=responses(),
+        options=FactOptions(as_of=AS_OF),
+    )
+    assert [(v.group, v.numerator, v.denominator) for v in by_project] == [
+        ((("project", "p1"),), 2, 3)
+    ]
+    # Without survey responses there is nothing to mislabel: ticket KPIs group by building.
+    by_building = compute(histories(), group_by=("building",), options=FactOptions(as_of=AS_OF))
+    assert by_building and all(v.kpi != "satisfaction_rate" for v in by_building)

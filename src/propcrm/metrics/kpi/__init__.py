@@ -4,7 +4,8 @@ KPIs are data (:class:`KpiDefinition`): a cohort, exclusions, a population, a nu
 denominator (or a value column and a statistic), a unit, a direction and a target. Two engines
 read the same definitions: :func:`compute` folds ticket histories in one streaming pass;
 :func:`compute_frame` runs on a ticket-facts frame (pandas, Polars, DuckDB … through narwhals)
-and returns the caller's frame type. :func:`ticket_facts`, :func:`facts_to_arrow` and
+and returns the caller's frame type. The delivery KPIs (``DELIVERY_DEFINITIONS``) read delivery
+facts with the same engines. :func:`ticket_facts`, :func:`facts_to_arrow` and
 :func:`write_parquet` export the facts. See ``docs/kpis.md``.
 """
 
@@ -34,6 +35,7 @@ from propcrm.metrics.kpi._definitions import (
     kpi_definitions,
     register_kpi,
 )
+from propcrm.metrics.kpi._delivery import DELIVERY_DEFINITIONS
 from propcrm.metrics.kpi._engine import Households, KpiValue, linear_quantile
 from propcrm.metrics.kpi._facts import (
     DIMENSIONS,
@@ -61,6 +63,7 @@ from propcrm.metrics.kpi._stream import Accumulator, compute, compute_facts
 
 __all__ = [
     "ASSESSMENT_KPIS",
+    "DELIVERY_DEFINITIONS",
     "DIMENSIONS",
     "FACT_COLUMNS",
     "PERIODS",

@@ -6,7 +6,7 @@ definition. Nulls follow SQL: a comparison with a null column is false.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 
 import attrs
@@ -138,25 +138,41 @@ def col_names(cond: Cond) -> set[str]:
     return out
 
 
-def to_source(cond: Cond, row: str = "r") -> str:
-    """Python source of a boolean expression over the mapping named ``row``."""
+def to_source(cond: Cond, row: str = "r", *, refs: Mapping[str, str] | None = None) -> str:
+    """Python source of a boolean expression over the mapping named ``row``.
+
+    ``refs`` maps column names to local variable names already bound to ``row[column]``
+    (the streaming engine reads each column once per row).
+    """
+
+    def ref(column: str) -> str:
+        if refs is not None and column in refs:
+            return refs[column]
+        return f"{row}[{column!r}]"
+
     if isinstance(cond, Cmp):
-        ref = f"{row}[{cond.column!r}]"
-        if cond.op in ("==", "!="):
-            return f"({ref} {cond.op} {cond.value!r} and {ref} is not None)"
-        return f"({ref} is not None and {ref} {cond.op} {cond.value!r})"
+        r = ref(cond.column)
+        if cond.op == "==":
+            # A literal is never None, so equality already excludes a null column.
+            return f"({r} == {cond.value!r})"
+        if cond.op == "!=":
+            return f"({r} != {cond.value!r} and {r} is not None)"
+        return f"({r} is not None and {r} {cond.op} {cond.value!r})"
     if isinstance(cond, IsIn):
-        return f"({row}[{cond.column!r}] in {frozenset(cond.values)!r})"
+        if not cond.values:
+            return "False"
+        # A set display of literals compiles to one constant frozenset.
+        return f"({ref(cond.column)} in {{{', '.join(repr(v) for v in cond.values)}}})"
     if isinstance(cond, NotNull):
-        return f"({row}[{cond.column!r}] is not None)"
+        return f"({ref(cond.column)} is not None)"
     if isinstance(cond, IsNull):
-        return f"({row}[{cond.column!r}] is None)"
+        return f"({ref(cond.column)} is None)"
     if isinstance(cond, Not):
-        return f"(not {to_source(cond.cond, row)})"
+        return f"(not {to_source(cond.cond, row, refs=refs)})"
     if not cond.conds:
         return "True" if isinstance(cond, All) else "False"
     joiner = " and " if isinstance(cond, All) else " or "
-    return "(" + joiner.join(to_source(c, row) for c in cond.conds) + ")"
+    return "(" + joiner.join(to_source(c, row, refs=refs) for c in cond.conds) + ")"
 
 
 def to_expr(cond: Cond, nw: Any) -> Any:

@@ -30,6 +30,19 @@ class Source(LabelledEnum):
 
     TICKETS = ("tickets", "工单", "Ticket facts")
     SURVEYS = ("surveys", "满意度调查", "Survey facts")
+    UNITS = ("units", "交付单元", "Delivery unit facts")
+    TASKS = ("tasks", "整改任务", "Rectification task facts")
+    DEFECTS = ("defects", "交付缺陷", "Delivery defect facts")
+
+    @property
+    def dimensions(self) -> frozenset[str]:
+        """The grouping dimensions this source's facts carry (others would be all empty)."""
+        return _SOURCE_DIMENSIONS[self]
+
+    @property
+    def cohorts(self) -> frozenset[Cohort]:
+        """The cohorts a KPI of this source may use."""
+        return _SOURCE_COHORTS[self]
 
 
 class Cohort(LabelledEnum):
@@ -40,6 +53,14 @@ class Cohort(LabelledEnum):
     CLOSED = ("closed", "按关闭日期", "By closed date")
     OPEN = ("open", "截至统计时点未关闭(按受理日期)", "Open at the as-of instant, by received date")
     ANSWERED = ("answered", "按答卷日期", "By answer date")
+    INSPECTED = ("inspected", "按首次内部验房日期", "By first internal inspection date")
+    HANDOVER_DUE = (
+        "handover_due",
+        "按计划交付日期(截至统计日已到期)",
+        "By planned handover date (units due by the as-of date)",
+    )
+    ISSUED = ("issued", "按整改下发日期", "By rectification issue date")
+    FOUND = ("found", "按缺陷发现日期", "By defect found date")
 
     @property
     def date_column(self) -> str:
@@ -53,6 +74,57 @@ _DATE_COLUMNS = {
     Cohort.CLOSED: "closed_at",
     Cohort.OPEN: "received_at",
     Cohort.ANSWERED: "answered_at",
+    Cohort.INSPECTED: "first_inspected_at",
+    Cohort.HANDOVER_DUE: "handover_due_at",
+    Cohort.ISSUED: "issued_at",
+    Cohort.FOUND: "found_at",
+}
+
+_TICKET_COHORTS = frozenset({Cohort.RECEIVED, Cohort.COMPLETED, Cohort.CLOSED, Cohort.OPEN})
+_SOURCE_COHORTS = {
+    Source.TICKETS: _TICKET_COHORTS,
+    Source.SURVEYS: frozenset({Cohort.ANSWERED}),
+    Source.UNITS: frozenset({Cohort.INSPECTED, Cohort.HANDOVER_DUE}),
+    Source.TASKS: frozenset({Cohort.ISSUED}),
+    Source.DEFECTS: frozenset({Cohort.FOUND}),
+}
+_ALL_DIMENSIONS = frozenset(
+    {
+        "company",
+        "service_centre",
+        "project",
+        "building",
+        "category",
+        "category_class",
+        "category_discipline",
+        "kind",
+        "channel",
+        "responsible_party",
+        "contractor",
+        "assignee",
+        "priority",
+        "severity",
+    }
+)
+_SOURCE_DIMENSIONS = {
+    Source.TICKETS: _ALL_DIMENSIONS,
+    # A survey response knows its respondent's org scope and channel, nothing else.
+    Source.SURVEYS: frozenset({"company", "service_centre", "project", "channel"}),
+    Source.UNITS: frozenset({"company", "service_centre", "project", "building"}),
+    Source.TASKS: frozenset({"company", "service_centre", "project", "building", "contractor"}),
+    Source.DEFECTS: frozenset(
+        {
+            "company",
+            "service_centre",
+            "project",
+            "building",
+            "category",
+            "category_class",
+            "category_discipline",
+            "contractor",
+            "severity",
+        }
+    ),
 }
 
 
@@ -88,6 +160,7 @@ class Unit(LabelledEnum):
     SECONDS = ("seconds", "秒", "Seconds")
     COUNT = ("count", "件", "Count")
     SCORE = ("score", "分(0-100)", "Score (0-100)")
+    PER_UNIT = ("per_unit", "每户", "Per unit")
 
 
 class Direction(LabelledEnum):
@@ -174,11 +247,20 @@ class KpiDefinition:
                 + " a value column",
                 subject=f"KPI {self.name!r}",
             )
-        if (self.source is Source.SURVEYS) != (self.cohort is Cohort.ANSWERED):
+        if self.cohort not in self.source.cohorts:
             raise ValidationError.single(
                 "$.cohort",
-                "survey KPIs use the 'answered' cohort, and only they do",
+                f"{self.source.value} KPIs use the "
+                + " or ".join(repr(c.value) for c in sorted(self.source.cohorts, key=str))
+                + f" cohort, not {self.cohort.value!r}",
                 subject=f"KPI {self.name!r}",
+            )
+        if self.source is not Source.TICKETS and self.exclusions:
+            raise ValidationError.single(
+                "$.exclusions",
+                f"{self.source.value} facts have no voided, merged or invalid rows",
+                subject=f"KPI {self.name!r}",
+                hint="pass exclusions=()",
             )
 
     @property

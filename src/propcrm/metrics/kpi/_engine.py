@@ -20,6 +20,7 @@ from propcrm.metrics.kpi._conditions import All, Cond, NotNull
 from propcrm.metrics.kpi._definitions import (
     Aggregation,
     KpiDefinition,
+    Source,
     kpi_definitions,
 )
 from propcrm.metrics.kpi._facts import DIMENSIONS, date_to_epoch
@@ -33,6 +34,7 @@ __all__ = [
     "Plan",
     "Slot",
     "check_group_by",
+    "check_source_dimensions",
     "finalise",
     "linear_quantile",
     "make_plan",
@@ -146,6 +148,33 @@ def check_group_by(group_by: Sequence[str], period: str | None) -> None:
             "$.group_by",
             "unknown dimension " + ", ".join(repr(b) for b in bad),
             hint="use any of " + ", ".join(DIMENSIONS),
+        )
+
+
+def check_source_dimensions(plan: Plan, source: str, group_by: Sequence[str]) -> None:
+    """Refuse to group a source's KPIs by a dimension its facts do not carry.
+
+    Survey responses, for instance, know their project but not a building or a taxonomy
+    category: grouped by those, every survey KPI would land in one empty group and look like
+    a real number for "no building". Only checked for sources whose facts are given.
+
+    Raises:
+        ValidationError: ``$.group_by`` names the dimensions and the KPIs affected.
+    """
+    kind = Source(source)
+    names = [d.name for d in plan.definitions if d.source is kind]
+    bad = [g for g in group_by if g not in kind.dimensions]
+    if names and bad:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise ValidationError.single(
+            "$.group_by",
+            f"{kind.label_en.lower()} have no "
+            + ", ".join(repr(b) for b in bad)
+            + f", so {shown} cannot be grouped by it",
+            subject="KPI grouping",
+            hint="group these KPIs by any of "
+            + ", ".join(sorted(kind.dimensions))
+            + ", or leave them out with definitions=[...]",
         )
 
 

@@ -19,6 +19,7 @@ from propcrm.metrics.kpi._engine import (
     Plan,
     Slot,
     check_group_by,
+    check_source_dimensions,
     finalise,
     make_plan,
     resolve_definitions,
@@ -217,6 +218,7 @@ def compute_frame(
     window: tuple[date, date] | None = None,
     utc_offset_hours: int = 8,
     as_records: bool = False,
+    sources: Mapping[str, Any] | None = None,
 ) -> Any:
     """KPIs from a ticket-facts frame (pandas, Polars, DuckDB, PyArrow … via narwhals).
 
@@ -232,13 +234,16 @@ def compute_frame(
         window: Only rows whose cohort date falls in ``[start, end)`` count.
         utc_offset_hours: Local time for periods and windows.
         as_records: Return :class:`KpiValue` records instead of a frame.
+        sources: Frames of further sources by :class:`Source` value (``units``, ``tasks``,
+            ``defects``: the delivery facts), each a native frame.
 
     Returns:
         A frame of the caller's backend, one row per KPI and group (or the records).
 
     Raises:
         OptionalDependencyError: narwhals or pyarrow is not installed.
-        ValidationError: Unknown dimension or period, or an empty window.
+        ValidationError: Unknown dimension or period, an empty window, or a dimension the
+            survey (or other source's) facts do not carry.
     """
     check_group_by(group_by, period)
     facts_in, surveys_in = _computable(facts), None if surveys is None else _computable(surveys)
@@ -250,8 +255,12 @@ def compute_frame(
         "window": window,
     }
     slots = frame_slots(facts_in, plan, "tickets", **options)  # type: ignore[arg-type]
-    if surveys is not None:
-        slots.update(frame_slots(surveys_in, plan, "surveys", **options))  # type: ignore[arg-type]
+    more = {"surveys": surveys_in, **(sources or {})}
+    for source, frame in more.items():
+        if frame is None:
+            continue
+        check_source_dimensions(plan, source, group_by)
+        slots.update(frame_slots(_computable(frame), plan, source, **options))  # type: ignore[arg-type]
     values = finalise(
         plan,
         slots,

@@ -13,6 +13,7 @@ from propcrm.metrics.kpi._definitions import (
     Unit,
     register_kpi,
 )
+from propcrm.metrics.kpi._delivery import DELIVERY_DEFINITIONS
 from propcrm.metrics.sla import SlaTarget
 
 __all__ = ["STANDARD_KPIS", "rework_rate"]
@@ -323,4 +324,8 @@ STANDARD_KPIS: tuple[KpiDefinition, ...] = (
 )
 
 for _definition in STANDARD_KPIS:
+    register_kpi(_definition)
+
+# The delivery KPIs join the registry right after the service KPIs.
+for _definition in DELIVERY_DEFINITIONS:
     register_kpi(_definition)

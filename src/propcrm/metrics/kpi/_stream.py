@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from propcrm.metrics.kpi._conditions import All, Cond, to_source
+from propcrm.metrics.kpi._conditions import All, Cond, col_names, to_source
 from propcrm.metrics.kpi._definitions import KpiDefinition
 from propcrm.metrics.kpi._engine import (
     Households,
@@ -20,6 +20,7 @@ from propcrm.metrics.kpi._engine import (
     Plan,
     Slot,
     check_group_by,
+    check_source_dimensions,
     finalise,
     linear_quantile,
     make_plan,
@@ -52,11 +53,17 @@ def _compile(slots: Sequence[Slot]) -> tuple[Callable[[], list[Any]], _Update]:
     init: list[str] = []
     shared: dict[tuple[str | None, str], int] = {}
     locals_: dict[str, str] = {}
+    # Each column the slots read is bound to a local once per row.
+    columns = sorted(
+        {c for s in slots for c in col_names(s.cond)} | {s.column for s in slots if s.column}
+    )
+    refs = {c: f"v{i}" for i, c in enumerate(columns)}
+    lines += [f"    {refs[c]} = r[{c!r}]" for c in columns]
 
     def test_of(cond: Cond) -> str:
         names = []
         for part in _parts(cond):
-            src = to_source(part)
+            src = to_source(part, refs=refs)
             if src not in locals_:
                 locals_[src] = f"c{len(locals_)}"
                 lines.append(f"    {locals_[src]} = {src}")
@@ -72,7 +79,7 @@ def _compile(slots: Sequence[Slot]) -> tuple[Callable[[], list[Any]], _Update]:
             body.append(f"    if {test}: acc[{i}] += 1")
         elif s.stat in ("sum", "nonnull"):
             init.append("0")
-            add = f"r[{s.column!r}]" if s.stat == "sum" else "1"
+            add = refs[s.column] if s.stat == "sum" and s.column else "1"
             body.append(f"    if {test}: acc[{i}] += {add}")
         else:
             key = (s.column, test)
@@ -81,7 +88,7 @@ def _compile(slots: Sequence[Slot]) -> tuple[Callable[[], list[Any]], _Update]:
                 continue
             shared[key] = i
             init.append("[]")
-            body.append(f"    if {test}: acc[{i}].append(r[{s.column!r}])")
+            body.append(f"    if {test}: acc[{i}].append({refs[s.column or '']})")
     lines += body or ["    pass"]
     make = ["def _make():", "    acc = []"]
     make += [f"    acc.append({v})" for v in init]
@@ -192,10 +199,16 @@ def compute_facts(
     targets: Mapping[str, float] | None = None,
     window: tuple[date, date] | None = None,
     utc_offset_hours: int = 8,
+    source_rows: Mapping[str, Iterable[Row]] | None = None,
 ) -> tuple[KpiValue, ...]:
     """KPIs from ticket-fact rows (and survey-fact rows) on plain Python.
 
-    See :func:`compute` for the arguments.
+    See :func:`compute` for the arguments. ``source_rows`` gives the rows of further sources
+    by :class:`Source` value (``units``, ``tasks``, ``defects``: the delivery facts).
+
+    Raises:
+        ValidationError: As :func:`compute`; also a dimension the survey (or other source's)
+            facts do not carry, when such rows are given.
     """
     plan = make_plan(resolve_definitions(definitions, extra))
     acc = Accumulator(
@@ -204,8 +217,16 @@ def compute_facts(
     add = acc.add
     for row in rows:
         add(row)
-    for row in survey_rows:
-        add(row, "surveys")
+    sources: dict[str, Iterable[Row]] = {"surveys": survey_rows, **(source_rows or {})}
+    for source, more in sources.items():
+        it = iter(more)
+        first = next(it, None)
+        if first is None:
+            continue
+        check_source_dimensions(plan, source, group_by)
+        add(first, source)
+        for row in it:
+            add(row, source)
     return finalise(
         plan,
         acc.slots(),
