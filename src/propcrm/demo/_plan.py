@@ -596,7 +596,7 @@ class _Planner:
             Priority.P1: (3, 14),
             Priority.P2: (5, 32),
             Priority.P3: (60, 2400),
-            Priority.P4: (120, 3200),
+            Priority.P4: (120, 2400),
         }[priority]
         script.do(handler, c.ArriveOnSite(ticket_id=tid), _minutes(rng, *arrive), office=not urgent)
         roll = rng.random()
@@ -612,7 +612,16 @@ class _Planner:
                 c.PauseWork(ticket_id=tid, reason=PauseReason.WAITING_FOR_PARTS, note="待料"),
                 _minutes(rng, 20, 90),
             )
+            paused_at = script.now
             wait = _minutes(rng, 600, 6000)
+            if wait > timedelta(days=1):
+                # The hotline calls the owner while the parts are on their way (跟进).
+                script.do(
+                    self.agent(intake.project),
+                    c.RecordFollowUp(ticket_id=tid, note="已告知业主配件到货时间"),
+                    timedelta(days=1),
+                    office=True,
+                )
             if wait > timedelta(days=2) and rng.random() < 0.5:
                 # Up the ladder from wherever the ticket stands (a rework may wait again).
                 level = _LADDER[min(script.escalations, len(_LADDER) - 1)]
@@ -621,11 +630,16 @@ class _Planner:
                     script.do(
                         self.supervisor(intake.project),
                         c.EscalateTicket(ticket_id=tid, level=level, reason="待料超过两天"),
-                        timedelta(days=2),
+                        paused_at + timedelta(days=2) - script.now,
                         office=True,
                     )
                 escalated = True
-            script.do(handler, c.ResumeWork(ticket_id=tid), wait, office=True)
+            script.do(
+                handler,
+                c.ResumeWork(ticket_id=tid),
+                max(timedelta(0), paused_at + wait - script.now),
+                office=True,
+            )
         elif roll < 0.17 and intake.area is AreaType.UNIT and not urgent:
             script.do(
                 handler,
@@ -675,7 +689,7 @@ class _Planner:
         revisit_share = 0.3 if party == "PM" else 0.6
         for round_ in range(3):
             if escalated or round_ > 0 or rng.random() < revisit_share:
-                unsatisfied = round_ < 2 and rng.random() < (0.09 if party == "PM" else 0.14)
+                unsatisfied = round_ < 2 and rng.random() < (0.03 if party == "PM" else 0.05)
                 script.do(
                     self.agent(project),
                     _revisit(tid, rng, unsatisfied),
@@ -703,7 +717,7 @@ class _Planner:
                     office=True,
                 )
             break
-        if rng.random() < 0.012:
+        if rng.random() < 0.006:
             # The same defect comes back within the reopen window: rework (返修率).
             script.do(
                 self.agent(project),
@@ -805,7 +819,7 @@ class _Planner:
                 _minutes(rng, 60, 5000),
                 office=True,
             )
-            unsatisfied = round_ < 2 and rng.random() < 0.16
+            unsatisfied = round_ < 2 and rng.random() < 0.12
             script.do(agent, _revisit(tid, rng, unsatisfied), _minutes(rng, 300, 4400), office=True)
             if not unsatisfied:
                 break
@@ -1170,9 +1184,10 @@ def _surveys(planner: _Planner, delivered: set[str]) -> list[SurveyResponse]:
                 continue
             if rng.random() >= 0.1:
                 continue
-            base = 4.0 + mood[project.project_id]
-            scores = {q.id: max(1, min(5, round(rng.gauss(base, 0.8)))) for q in SURVEY.questions}
-            mean = sum(scores.values()) / len(scores)
+            # Each respondent's attitude drives the overall answer; the questions scatter
+            # around it.
+            mean = rng.gauss(3.9 + mood[project.project_id], 0.75)
+            scores = {q.id: max(1, min(5, round(rng.gauss(mean, 0.6)))) for q in SURVEY.questions}
             overall = (
                 Satisfaction.VERY_SATISFIED
                 if mean >= 4.5
