@@ -71,6 +71,10 @@ REFERENCE = {
 }
 
 
+def _have_griffe() -> bool:
+    return importlib.util.find_spec("griffe") is not None
+
+
 # -- the glossary's generated part -------------------------------------------------------------
 
 
@@ -245,6 +249,78 @@ def test_top_level_reference_links_every_exported_name() -> None:
     text = (DOCS / "reference" / "propcrm.md").read_text(encoding="utf-8")
     missing = [name for name in propcrm.__all__ if f"`{name}`" not in text]
     assert not missing, f"docs/reference/propcrm.md does not list {missing}"
+
+
+# -- the griffe extension: attrs classes get the signature attrs gives them -----------------------
+
+# Public modules whose attrs classes the reference shows with a signature.
+ATTRS_MODULES = (
+    "propcrm",
+    "propcrm.errors",
+    "propcrm.model",
+    "propcrm.workflow",
+    "propcrm.workflow.commands",
+    "propcrm.workflow.events",
+    "propcrm.workflow.delivery",
+    "propcrm.workflow.delivery_kpis",
+    "propcrm.workflow.revisits",
+    "propcrm.metrics.calendar",
+    "propcrm.metrics.sla",
+    "propcrm.metrics.kpi",
+    "propcrm.metrics.rfm",
+    "propcrm.taxonomy",
+    "propcrm.customers",
+    "propcrm.stores",
+    "propcrm.plugins",
+    "propcrm.service",
+    "propcrm.reports",
+)
+
+
+def _public_attrs_classes() -> list[type]:
+    import attrs
+
+    found: list[type] = []
+    for module_name in ATTRS_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if isinstance(value, type) and attrs.has(value) and value not in found:
+                found.append(value)
+    return found
+
+
+@pytest.mark.skipif(not _have_griffe(), reason="griffe comes with mkdocstrings[python]")
+def test_attrs_signatures_in_the_reference_match_the_classes() -> None:
+    import inspect
+
+    import griffe
+
+    extension = griffe.load_extensions(
+        str(DOCS / "overrides" / "griffe_propcrm.py") + ":PropcrmDocstrings"
+    )
+    package = griffe.load("propcrm", search_paths=[str(ROOT / "src")], extensions=extension)
+    classes = _public_attrs_classes()
+    assert len(classes) > 150
+    differ = []
+    for cls in classes:
+        path = f"{cls.__module__}.{cls.__qualname__}".removeprefix("propcrm.")
+        init = package[path].members.get("__init__")
+        documented = (
+            [
+                (p.name, p.kind.value, p.default is None)
+                for p in list(init.parameters)[1:]  # self
+            ]
+            if init is not None
+            else None
+        )
+        actual = [
+            (p.name, str(p.kind.description), p.default is inspect.Parameter.empty)
+            for p in inspect.signature(cls).parameters.values()
+        ]
+        if documented != actual:
+            differ.append(f"{path}: reference {documented}, class {actual}")
+    assert not differ, "\n".join(differ)
 
 
 # -- the navigation ------------------------------------------------------------------------------
