@@ -17,13 +17,36 @@ from propcrm.workflow import Event, replay
 SMALL = 90  # households: a few seconds
 
 
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so the progress bar shows."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+PROGRESS = _Terminal()
+
+
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
     out = io.StringIO()
     folder = tmp_path_factory.mktemp("demo")
-    found = run_demo(DemoOptions(seed=7, households=SMALL, output=folder, progress=False), out=out)
+    found = run_demo(DemoOptions(seed=7, households=SMALL, output=folder), out=out, err=PROGRESS)
     assert out.getvalue() == found.text + "\n" + footer(found) + "\n"
     return found
+
+
+def test_progress_bar_on_a_terminal_only(result: DemoResult, tmp_path: Path) -> None:
+    bar = PROGRESS.getvalue()
+    assert f"{result.commands}/{result.commands}" in bar
+    assert "cmd" in bar
+    quiet = _Terminal()
+    run_demo(
+        DemoOptions(seed=7, households=60, output=tmp_path, progress=False),
+        out=io.StringIO(),
+        err=quiet,
+    )
+    assert quiet.getvalue() == ""
 
 
 def test_no_command_is_refused(result: DemoResult) -> None:

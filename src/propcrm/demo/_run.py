@@ -156,14 +156,14 @@ class _Clock:
 
 
 @contextmanager
-def _bar(total: int, *, enabled: bool, desc: str) -> Iterator[Any]:
+def _bar(total: int, *, enabled: bool, desc: str, stream: TextIO) -> Iterator[Any]:
     from tqdm import tqdm
 
     bar = tqdm(
         total=total,
         desc=desc,
         unit="cmd",
-        file=sys.stderr,
+        file=stream,
         disable=not enabled,
         mininterval=0.5,
         dynamic_ncols=True,
@@ -230,7 +230,9 @@ def run_demo(options: DemoOptions, *, out: TextIO, err: TextIO | None = None) ->
         refusals: list[Refusal] = []
         steps = plan.steps
         tick = _first_tick(plan)
-        with _bar(len(steps), enabled=show, desc="year" if options.lang == "en" else "全年") as bar:
+        with _bar(
+            len(steps), enabled=show, desc="year" if options.lang == "en" else "全年", stream=stream
+        ) as bar:
             pending = 0
             for step in steps:
                 while tick <= step.at:
