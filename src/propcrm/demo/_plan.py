@@ -290,9 +290,6 @@ class _Intake:
     household: Household | None
     area: AreaType
     channel: Channel
-    warranty: bool = False
-    ticket_id: str | None = None
-    command: c.ReceiveTicket | None = None
 
 
 class _Planner:
