@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +48,25 @@ REFERENCE = {
     "propcrm.md": ("propcrm",),
     "errors.md": ("propcrm.errors",),
     "model.md": ("propcrm.model",),
-    "workflow.md": ("propcrm.workflow", "propcrm.workflow.commands", "propcrm.workflow.events"),
-    "delivery.md": ("propcrm.workflow.delivery", "propcrm.workflow.revisits"),
+    "workflow.md": (
+        "propcrm.workflow",
+        "propcrm.workflow.commands",
+        "propcrm.workflow.events",
+        "propcrm.workflow.diagram",
+    ),
+    "delivery.md": (
+        "propcrm.workflow.delivery",
+        "propcrm.workflow.delivery_kpis",
+        "propcrm.workflow.delivery_serialization",
+        "propcrm.workflow.revisits",
+    ),
     "calendar.md": ("propcrm.metrics.calendar",),
     "sla.md": ("propcrm.metrics.sla",),
     "kpi.md": ("propcrm.metrics.kpi",),
     "rfm.md": ("propcrm.metrics.rfm",),
     "taxonomy.md": ("propcrm.taxonomy",),
     "customers.md": ("propcrm.customers",),
-    "stores.md": ("propcrm.stores", "propcrm.stores.sql"),
+    "stores.md": ("propcrm.stores", "propcrm.stores.sql", "propcrm.stores.helpers"),
     "plugins.md": ("propcrm.plugins", "propcrm.plugins.hookspecs"),
     "serialization.md": ("propcrm.serialization",),
     "service.md": ("propcrm.service",),
@@ -74,6 +85,30 @@ REFERENCE = {
 def _have_griffe() -> bool:
     return importlib.util.find_spec("griffe") is not None
 
+
+# Public names with neither a docstring nor a ``#:`` comment, so the reference cannot show them
+# (reported for fixing in the source). A name not in this list must appear in the reference.
+UNDOCUMENTED = {
+    "propcrm.workflow": {"EventPayload"},
+    "propcrm.workflow.commands": {"Command"},
+    "propcrm.workflow.events": {"EventPayload"},
+    "propcrm.workflow.diagram": {"BEGIN_MARKER", "END_MARKER"},
+    "propcrm.workflow.delivery": {"DeliveryCommand", "DeliveryPayload"},
+    "propcrm.metrics.calendar": {"BeyondData", "CalendarFactory", "DeadlineConvention"},
+    "propcrm.metrics.kpi": {"DELIVERY_DEFINITIONS", "PERIODS", "STANDARD_KPIS", "Cond"},
+    "propcrm.metrics.rfm": {
+        "HIGH_LOW_8",
+        "LEGACY_11",
+        "MODES",
+        "PROPERTY_MAP",
+        "REPAIRED_11",
+        "RF_GRID",
+        "Mode",
+        "MonetaryKind",
+    },
+    "propcrm.customers": {"ArchiveCommand", "ArchivePayload"},
+    "propcrm.demo": {"SURVEY"},
+}
 
 # -- the glossary's generated part -------------------------------------------------------------
 
@@ -394,6 +429,22 @@ def test_site_builds_strict(tmp_path: Path) -> None:
         "search/search_index.json",
     ):
         assert (site / page).is_file(), f"the site has no {page}"
+    # Every public name (but the known undocumented ones) has its entry in the reference.
+    missing = []
+    for page, modules in REFERENCE.items():
+        html = (site / "reference" / f"{page[:-3]}.html").read_text(encoding="utf-8")
+        ids = set(re.findall(r'id="([^"]+)"', html))
+        for module_name in modules:
+            module = importlib.import_module(module_name)
+            missing += [
+                f"{module_name}.{name}"
+                for name in getattr(module, "__all__", ())
+                if f"{module_name}.{name}" not in ids
+                and not isinstance(getattr(module, name), types.ModuleType)
+                and name not in UNDOCUMENTED.get(module_name, ())
+                and module_name != "propcrm"  # its page links to the defining pages
+            ]
+    assert not missing, f"public names missing from the reference (no docstring?): {missing}"
     # mkdocstrings rendered the API from the docstrings, and snippets included the example files.
     service = (site / "reference" / "service.html").read_text(encoding="utf-8")
     assert 'id="propcrm.service.TicketService"' in service
