@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,7 +107,11 @@ def test_store_subcommands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().out.strip() == "schema version None"
     assert main(["store", "init", url]) == 0
     assert main(["store", "migrate", url]) == 0
-    assert "applied nothing; schema version 1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # init brings the schema to the latest version; migrate then has nothing left to apply.
+    initialised = re.search(r"schema version (\d+) at ", out)
+    assert initialised is not None, out
+    assert f"applied nothing; schema version {initialised[1]}" in out
 
 
 @pytest.mark.parametrize(
