@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from propcrm._optional import require_module
 from propcrm.demo._group import generate_group, households_for
 from propcrm.demo._plan import DemoPlan, plan_year
 from propcrm.errors import PropcrmError, ValidationError
@@ -157,8 +158,7 @@ class _Clock:
 
 @contextmanager
 def _bar(total: int, *, enabled: bool, desc: str, stream: TextIO) -> Iterator[Any]:
-    from tqdm import tqdm
-
+    tqdm = require_module("tqdm", extra="demo", feature="the demo's progress bar").tqdm
     bar = tqdm(
         total=total,
         desc=desc,
