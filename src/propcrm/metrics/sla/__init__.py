@@ -16,6 +16,8 @@ from propcrm.metrics.sla._evaluate import (
     evaluate,
 )
 from propcrm.metrics.sla._policy import (
+    MATCH_FIELDS,
+    MEMO_SIZE,
     ClockKind,
     HoldAccounting,
     PolicyApplication,
@@ -37,6 +39,8 @@ from propcrm.metrics.sla._warnings import (
 
 __all__ = [
     "DEFAULT_LADDER",
+    "MATCH_FIELDS",
+    "MEMO_SIZE",
     "WARRANTY_TRADE_DAYS",
     "CalendarLookup",
     "ClockKind",

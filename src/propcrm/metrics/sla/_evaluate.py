@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 import attrs
 
@@ -130,6 +131,77 @@ class CalendarLookup:
         return calendar
 
 
+class ClockArithmetic(Protocol):
+    """The two calendar operations the SLA clocks need (a :class:`BusinessCalendar` has them)."""
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """The instant ``duration`` of business time after ``start``."""
+        ...  # pragma: no cover - a protocol
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        """Business time from ``start`` to ``end``."""
+        ...  # pragma: no cover - a protocol
+
+
+class _AlwaysOpen:
+    """The arithmetic of a calendar open every microsecond: plain absolute time.
+
+    Gives the same datetimes as the calendar itself (``add`` returns the instant in ``start``'s
+    zone, as the calendar's general path does) without its index look-ups.
+    """
+
+    __slots__ = ()
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        return (start.astimezone(timezone.utc) + duration).astimezone(start.tzinfo)
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        wall = end - start
+        if start.tzinfo is not end.tzinfo or type(start.tzinfo) is timezone:
+            return wall  # different zones subtract as instants; a fixed offset cancels out
+        off_end, off_start = end.utcoffset(), start.utcoffset()
+        assert off_end is not None  # aware: the caller checked
+        assert off_start is not None
+        return wall - (off_end - off_start)
+
+
+_ALWAYS_OPEN = _AlwaysOpen()
+_FULL_DAY = 86_400
+#: id(calendar) -> (calendar, its arithmetic); the calendar is held so its id is not reused.
+_ARITHMETIC: dict[int, tuple[BusinessCalendar, ClockArithmetic]] = {}
+
+
+def _is_always_open(calendar: BusinessCalendar) -> bool:
+    return (
+        not calendar.holidays
+        and not calendar.overrides
+        and calendar.data_start is None
+        and calendar.data_end is None
+        and calendar.deadline == "earliest"
+        and len(calendar.weekly) == 7
+        and all(
+            len(day) == 1 and day[0].start == 0 and day[0].end == _FULL_DAY
+            for day in calendar.weekly
+        )
+    )
+
+
+def arithmetic(calendar: BusinessCalendar) -> ClockArithmetic:
+    """The cheapest exact arithmetic of ``calendar``, remembered per calendar object.
+
+    Plain absolute time for a calendar open every day around the clock with no holidays,
+    overrides or data limits (such as ``24x7``); the calendar itself otherwise.
+    """
+    known = _ARITHMETIC.get(id(calendar))
+    if known is not None and known[0] is calendar:
+        return known[1]
+    found: ClockArithmetic = _ALWAYS_OPEN if _is_always_open(calendar) else calendar
+    if len(_ARITHMETIC) >= 256:
+        _ARITHMETIC.clear()
+    _ARITHMETIC[id(calendar)] = (calendar, found)
+    return found
+
+
 @attrs.define
 class TargetClock:
     """The running history of one target's clock, built by folding a ticket's events.
@@ -221,11 +293,11 @@ class TargetClock:
         self.stopped_at = None
 
 
-def _business(calendar: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
+def _business(calendar: ClockArithmetic, start: datetime, end: datetime) -> timedelta:
     return calendar.elapsed(start, end) if end > start else _ZERO
 
 
-def used(clock: TargetClock, calendar: BusinessCalendar, now: datetime) -> timedelta:
+def used(clock: TargetClock, calendar: ClockArithmetic, now: datetime) -> timedelta:
     """Business time the clock ran up to ``now``."""
     total = _ZERO
     for start, end in clock.segments:
@@ -239,7 +311,7 @@ def used(clock: TargetClock, calendar: BusinessCalendar, now: datetime) -> timed
     return total
 
 
-def crossing(clock: TargetClock, calendar: BusinessCalendar, amount: timedelta) -> datetime | None:
+def crossing(clock: TargetClock, calendar: ClockArithmetic, amount: timedelta) -> datetime | None:
     """The instant the clock's used time reaches ``amount``.
 
     ``None`` if it has not, and cannot while the clock is held or stopped.
@@ -267,22 +339,19 @@ def crossing(clock: TargetClock, calendar: BusinessCalendar, amount: timedelta) 
 
 
 def state_of(
-    clock: TargetClock, policy: str, calendar: BusinessCalendar, now: datetime
+    clock: TargetClock, policy: str, calendar: ClockArithmetic, now: datetime
 ) -> TargetState:
     """The :class:`TargetState` of ``clock`` at ``now``."""
     rule = clock.rule
-    base = TargetState(
-        policy=policy,
-        target=rule.target,
-        calendar=rule.calendar_name,
-        status=SlaStatus.NOT_APPLICABLE,
-        cycle=clock.cycle,
-    )
-    if clock.ended is not None:
-        return attrs.evolve(base, reason=clock.ended)
-    if clock.started_at is None:
-        starts = ", ".join(sorted(rule.start_on))
-        return attrs.evolve(base, reason=f"not started: waiting for {starts}")
+    if clock.ended is not None or clock.started_at is None:
+        return TargetState(
+            policy=policy,
+            target=rule.target,
+            calendar=rule.calendar_name,
+            status=SlaStatus.NOT_APPLICABLE,
+            cycle=clock.cycle,
+            reason=clock.ended if clock.ended is not None else _waiting_for(rule.start_on),
+        )
     end = clock.stopped_at if clock.stopped_at is not None else now
     elapsed = used(clock, calendar, end)
     due = crossing(clock, calendar, rule.duration)
@@ -311,9 +380,12 @@ def state_of(
         remaining = max(rule.duration - elapsed, _ZERO)
     else:
         remaining = _ZERO
-    return attrs.evolve(
-        base,
+    return TargetState(
+        policy=policy,
+        target=rule.target,
+        calendar=rule.calendar_name,
         status=status,
+        cycle=clock.cycle,
         started_at=clock.started_at,
         due_at=due,
         elapsed=elapsed,
@@ -321,6 +393,18 @@ def state_of(
         breached_by=late if breached else None,
         met_at=clock.stopped_at,
     )
+
+
+_WAITING: dict[frozenset[str], str] = {}
+
+
+def _waiting_for(start_on: frozenset[str]) -> str:
+    text = _WAITING.get(start_on)
+    if text is None:
+        text = "not started: waiting for " + ", ".join(sorted(start_on))
+        if len(_WAITING) < 1024:
+            _WAITING[start_on] = text
+    return text
 
 
 def clocks_for(
@@ -368,9 +452,8 @@ def evaluate(
     for application in applications:
         rules = application.policy.targets
         for clock in clocks_for(past, rules, now):
-            states.append(
-                state_of(clock, application.policy.name, lookup(clock.rule.calendar_name), now)
-            )
+            calendar = arithmetic(lookup(clock.rule.calendar_name))
+            states.append(state_of(clock, application.policy.name, calendar, now))
     return SlaReport(
         ticket_id=ticket.ticket_id,
         evaluated_at=now,
