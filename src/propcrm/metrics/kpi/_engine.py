@@ -19,6 +19,7 @@ from propcrm.errors import ValidationError
 from propcrm.metrics.kpi._conditions import All, Cond, NotNull
 from propcrm.metrics.kpi._definitions import (
     Aggregation,
+    Direction,
     KpiDefinition,
     Source,
     kpi_definitions,
@@ -319,35 +320,31 @@ def finalise(
     for d in plan.definitions:
         source, column, pos = plan.index[d.name]
         target = (targets or {}).get(d.name, d.target)
-        constants = {
-            "kpi": d.name,
-            "label_zh": d.label_zh,
-            "label_en": d.label_en,
-            "unit": d.unit.value,
-            "direction": d.direction.value,
-            "target": target,
-            "cohort": d.cohort.value,
-            "exclusions": tuple(sorted(x.value for x in d.exclusions)),
-        }
+        name, label_zh, label_en = d.name, d.label_zh, d.label_en
+        unit, direction, cohort = d.unit.value, d.direction.value, d.cohort.value
+        exclusions = tuple(sorted(x.value for x in d.exclusions))
+        higher = d.direction is Direction.HIGHER
         agg = d.aggregation
+        p0 = pos[0]
+        p1 = pos[1] if len(pos) > 1 else p0
         for group, label, hh, days, slots in prepared.get((source, column), ()):
             num: float | None
             den: float | None
             value: float | None
             if agg is Aggregation.RATIO:
-                num, den = int(slots[pos[0]] or 0), int(slots[pos[1]] or 0)
+                num, den = int(slots[p0] or 0), int(slots[p1] or 0)
                 value = num / den if den else None
             elif agg is Aggregation.COUNT:
-                num, den = int(slots[pos[0]] or 0), None
+                num, den = int(slots[p0] or 0), None
                 value = float(num)
             elif agg is Aggregation.PER_HOUSEHOLD:
-                num, den = int(slots[pos[0]] or 0), hh
+                num, den = int(slots[p0] or 0), hh
                 value = None if not den else num / den * d.scale
                 if value is not None and d.annualise:
                     value = None if days is None else value * 365 / days
             else:
-                n = int(slots[pos[1]] or 0)
-                stat = slots[pos[0]]
+                n = int(slots[p1] or 0)
+                stat = slots[p0]
                 num, den = None, n
                 if stat is None or n == 0:
                     value = None
@@ -355,15 +352,27 @@ def finalise(
                     value = round(stat / n * d.value_scale, 3)
                 else:
                     value = round(stat * d.value_scale, 3)
+            # KpiDefinition.met, inlined: this loop runs once per KPI and group.
+            if value is None or target is None:
+                met = None
+            else:
+                met = value >= target if higher else value <= target
             out.append(
                 KpiValue(
+                    kpi=name,
+                    label_zh=label_zh,
+                    label_en=label_en,
                     group=group,
                     period=label,
                     numerator=num,
                     denominator=den,
                     value=value,
-                    met=d.met(value, target),
-                    **constants,
+                    unit=unit,
+                    direction=direction,
+                    target=target,
+                    met=met,
+                    cohort=cohort,
+                    exclusions=exclusions,
                 )
             )
     return tuple(out)

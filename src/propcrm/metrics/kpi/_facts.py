@@ -191,6 +191,10 @@ _TYPES = {cls: cls.event_type for cls in e.EVENT_TYPES.values()}
 
 
 _SLA_COLUMNS = tuple(f"sla_{t.value}" for t in SlaTarget)
+_NO_SLA: dict[str, None] = dict.fromkeys(_SLA_COLUMNS)
+_NO_BUSINESS_TIME: dict[str, None] = dict.fromkeys(
+    ("first_response_bs", "handoff_bs", "resolution_bs")
+)
 #: Wire values of the enums a fact row stores (``member.value`` is a slow descriptor).
 _VALUES: dict[object, str] = {
     member: member.value for enum in (TicketKind, Channel, Priority, Severity) for member in enum
@@ -389,19 +393,21 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
     else:
         r["age_s"] = r["since_follow_up_s"] = None
     cal = opts.calendar
-    for name, end in (
-        ("first_response_bs", first_response),
-        ("handoff_bs", handoff_at),
-        ("resolution_bs", completed),
-    ):
-        if cal is None or end is None:
-            r[name] = None
-        else:
-            start_dt = first.occurred_at
-            end_dt = start_dt + timedelta(seconds=end - received)
-            r[name] = int(cal.elapsed(start_dt, end_dt).total_seconds())
-    for name in _SLA_COLUMNS:
-        r[name] = None
+    if cal is None:
+        r.update(_NO_BUSINESS_TIME)
+    else:
+        for name, end in (
+            ("first_response_bs", first_response),
+            ("handoff_bs", handoff_at),
+            ("resolution_bs", completed),
+        ):
+            if end is None:
+                r[name] = None
+            else:
+                start_dt = first.occurred_at
+                end_dt = start_dt + timedelta(seconds=end - received)
+                r[name] = int(cal.elapsed(start_dt, end_dt).total_seconds())
+    r.update(_NO_SLA)
     if opts.policies is not None:
         at = as_of if as_of is not None else last.occurred_at
         report = evaluate(used, opts.policies, at, calendars=opts.calendars)
