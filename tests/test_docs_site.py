@@ -309,6 +309,7 @@ ATTRS_MODULES = (
     "propcrm.plugins",
     "propcrm.service",
     "propcrm.reports",
+    "propcrm.demo",
 )
 
 
