@@ -268,6 +268,20 @@ def test_glossary_party_codes_exist() -> None:
     assert cited and cited <= codes
 
 
+# -- the home page -------------------------------------------------------------------------------
+
+
+def _fresh_machine_commands(text: str) -> list[str]:
+    return re.findall(r"^python3 -m venv .*$", text, flags=re.MULTILINE)
+
+
+def test_home_page_has_the_readme_commands() -> None:
+    readme = _fresh_machine_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    home = _fresh_machine_commands((DOCS / "index.md").read_text(encoding="utf-8"))
+    assert len(readme) == 2
+    assert home == readme, "docs/index.md must show the README's two commands"
+
+
 # -- the API reference ---------------------------------------------------------------------------
 
 
