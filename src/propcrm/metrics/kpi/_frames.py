@@ -107,7 +107,15 @@ def frame_slots(
         if dims:
             rows = rows.with_columns(*(nw.col(d).alias(k) for d, k in zip(dims, keys, strict=True)))
         if period is not None:
-            rows = with_period(nw, rows, column, period, utc_offset_hours * 3600)
+            impl = df.implementation
+            rows = with_period(
+                nw,
+                rows,
+                column,
+                period,
+                utc_offset_hours * 3600,
+                native_floordiv=impl.is_polars() or impl.is_pandas_like(),
+            )
             keys.append("_period")
         names: dict[Cond, str] = {}
         for s in slots:

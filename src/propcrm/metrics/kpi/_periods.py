@@ -57,27 +57,49 @@ def period_key(epoch_seconds: int, period: str, offset_seconds: int) -> int:
     return _key_of_day((epoch_seconds + offset_seconds) // 86400, period)
 
 
-def with_period(nw: Any, frame: Any, column: str, period: str, offset_seconds: int) -> Any:
+def with_period(
+    nw: Any,
+    frame: Any,
+    column: str,
+    period: str,
+    offset_seconds: int,
+    *,
+    native_floordiv: bool = True,
+) -> Any:
     """``frame`` with a ``_period`` column: the period key of the epoch-seconds ``column``.
 
     Each step is its own column, so SQL engines never see a nested expression that repeats
-    its inputs.
+    its inputs. With ``native_floordiv`` false, ``a // b`` is written ``floor(a / b)``: narwhals
+    spells Python's floor division for SQL backends as a nested CASE per division, which made
+    the period key cost more than the KPIs on DuckDB; the float quotient is exact here (the
+    operands stay far below 2**53, and a quotient is never within 2**-52 of an integer unless
+    it is one).
     """
     c = nw.col
-    steps: list[tuple[str, Any]] = [("_days", (c(column) + offset_seconds) // 86400)]
+
+    def div(a: Any, b: int) -> Any:
+        return a // b if native_floordiv else (a / b).floor().cast(nw.Int64)
+
+    steps: list[tuple[str, Any]] = [("_days", div(c(column) + offset_seconds, 86400))]
     if period == "week":
         steps.append(("_days", c("_days") - (c("_days") + 3) % 7))
     steps += [
         ("_z", c("_days") + 719468),
-        ("_era", c("_z") // 146097),
+        ("_era", div(c("_z"), 146097)),
         ("_doe", c("_z") - c("_era") * 146097),
         (
             "_yoe",
-            (c("_doe") - c("_doe") // 1460 + c("_doe") // 36524 - c("_doe") // 146096) // 365,
+            div(
+                c("_doe") - div(c("_doe"), 1460) + div(c("_doe"), 36524) - div(c("_doe"), 146096),
+                365,
+            ),
         ),
-        ("_doy", c("_doe") - (c("_yoe") * 365 + c("_yoe") // 4 - c("_yoe") // 100)),
-        ("_mp", (c("_doy") * 5 + 2) // 153),
-        ("_d", c("_doy") - (c("_mp") * 153 + 2) // 5 + 1),
+        (
+            "_doy",
+            c("_doe") - (c("_yoe") * 365 + div(c("_yoe"), 4) - div(c("_yoe"), 100)),
+        ),
+        ("_mp", div(c("_doy") * 5 + 2, 153)),
+        ("_d", c("_doy") - div(c("_mp") * 153 + 2, 5) + 1),
         ("_m", nw.when(c("_mp") < 10).then(c("_mp") + 3).otherwise(c("_mp") - 9)),
         ("_y", c("_yoe") + c("_era") * 400 + nw.when(c("_m") <= 2).then(1).otherwise(0)),
     ]
@@ -86,7 +108,7 @@ def with_period(nw: Any, frame: Any, column: str, period: str, offset_seconds: i
     elif period == "month":
         key = c("_y") * 100 + c("_m")
     elif period == "quarter":
-        key = c("_y") * 10 + (c("_m") + 2) // 3
+        key = c("_y") * 10 + div(c("_m") + 2, 3)
     else:
         key = c("_y")
     steps.append(("_period", key))
