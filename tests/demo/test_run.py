@@ -150,6 +150,17 @@ def test_households_out_of_range_is_one_line_exit_2(
     assert not (tmp_path / "propcrm-demo.db").exists()
 
 
+def test_an_unusable_output_folder_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    assert main(["demo", "--households", "60", "--output", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "$.output" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_options_are_validated() -> None:
     with pytest.raises(ValidationError, match=r"\$\.lang"):
         DemoOptions(lang="fr")

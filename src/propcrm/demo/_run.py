@@ -182,10 +182,17 @@ def _first_tick(plan: DemoPlan) -> datetime:
 
 
 def _fresh_db(output: Path) -> Path:
-    output.mkdir(parents=True, exist_ok=True)
     db = output / "propcrm-demo.db"
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    except OSError as error:
+        raise ValidationError.single(
+            "$.output",
+            f"cannot use {str(output)!r} as the output folder: {error.strerror or error}",
+            hint="pass --output a folder you can write to",
+        ) from None
     return db
 
 
@@ -213,12 +220,12 @@ def run_demo(options: DemoOptions, *, out: TextIO, err: TextIO | None = None) ->
     stream = sys.stderr if err is None else err
     show = options.progress and stream.isatty()
     timings: dict[str, float] = {}
+    db = _fresh_db(options.output)
     taxonomy = standard()
     group = generate_group(options.seed, options.households)
     plan = plan_year(group, taxonomy=taxonomy)
     timings["plan"] = time.perf_counter() - started
 
-    db = _fresh_db(options.output)
     store = open_store(f"sqlite:///{db}")
     collector = NotificationCollector()
     try:
