@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
@@ -26,6 +26,9 @@ from propcrm.demo._plan import DemoPlan, plan_year
 from propcrm.errors import PropcrmError, ValidationError
 from propcrm.plugins import Notification, hookimpl, make_plugin_manager
 from propcrm.workflow import Event
+
+if TYPE_CHECKING:
+    from propcrm.reports import Dashboard
 
 __all__ = ["DemoOptions", "DemoResult", "NotificationCollector", "Refusal", "run_demo"]
 
@@ -136,7 +139,7 @@ class DemoResult:
     seconds: float
     cpu_seconds: float
     peak_rss_mib: float
-    dashboard: Any
+    dashboard: Dashboard
     text: str
 
 
