@@ -71,6 +71,18 @@ def test_same_seed_same_group_and_plan_other_seed_different() -> None:
     assert plan_year(one, seed=99).steps != plan_one.steps
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_other_seeds_are_accepted_too(seed: int) -> None:
+    other = plan_year(generate_group(seed, 800))
+    lifecycle = Lifecycle(catalog=standard())
+    tickets: dict[str, Ticket] = {}
+    for step in other.steps:
+        tickets[step.ticket_id], _ = lifecycle.execute(
+            tickets.get(step.ticket_id), step.command, now=step.at, actor=step.actor
+        )
+    assert len(tickets) == len(other.ticket_ids)
+
+
 def test_every_command_is_accepted_by_the_lifecycle(plan: DemoPlan) -> None:
     lifecycle = Lifecycle(catalog=standard())
     tickets: dict[str, Ticket] = {}
