@@ -254,9 +254,16 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
     keep = opts.policies is not None
     used: list[Event] = [first]
     last = first
+    # Two datetimes with the same tzinfo object subtract without calling utcoffset(): with a
+    # fixed offset (datetime.timezone) the epoch is expressed in the events' own zone.
+    zone: object = None
     epoch = _EPOCH_UTC
     for event in it:
-        d = event.occurred_at - epoch
+        at = event.occurred_at
+        if at.tzinfo is not zone:
+            zone = at.tzinfo
+            epoch = _EPOCH_UTC.astimezone(at.tzinfo) if type(zone) is timezone else _EPOCH_UTC
+        d = at - epoch
         t = d.days * 86400 + d.seconds
         if t < 0 and d.microseconds:
             t += 1

@@ -90,8 +90,11 @@ def _compile(slots: Sequence[Slot]) -> tuple[Callable[[], list[Any]], _Update]:
             init.append("[]")
             body.append(f"    if {test}: acc[{i}].append({refs[s.column or '']})")
     lines += body or ["    pass"]
-    make = ["def _make():", "    acc = []"]
-    make += [f"    acc.append({v})" for v in init]
+    # One list display; slots sharing a value list (median and P90 of the same rows) then
+    # point at the first one's list.
+    fresh = ["None" if v.startswith("acc[") else v for v in init]
+    make = ["def _make():", f"    acc = [{', '.join(fresh)}]"]
+    make += [f"    acc[{i}] = {v}" for i, v in enumerate(init) if v.startswith("acc[")]
     make.append("    return acc")
     namespace: dict[str, Any] = {}
     # The source is generated from condition trees whose leaves are column names and literal
