@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from propcrm.errors import (
@@ -134,6 +134,19 @@ def renamed_history(events: list[Event], ticket_id: str) -> list[Event]:
             )
         )
     return renamed
+
+
+def _imaginary(instant: datetime) -> bool:
+    """Whether a wall time falls in a DST gap (it names no real instant).
+
+    Python compares such a time unequal to every datetime of another zone, so no store can
+    return a value equal to it; the histories a store is tested with avoid them.
+    """
+    zone = instant.tzinfo
+    if zone is None:
+        return False
+    back = instant.astimezone(timezone.utc).astimezone(zone)
+    return back.replace(tzinfo=None) != instant.replace(tzinfo=None)
 
 
 def _unique(stem: str) -> str:
@@ -815,6 +828,7 @@ class StoreContract:
     def test_any_history_round_trips(
         self, make_store: MakeStore, history: list[Event], split: int
     ) -> None:
+        assume(not any(_imaginary(e.occurred_at) for e in history))
         ticket_id = _unique("h")
         events = renamed_history(history, ticket_id)
         company = events[0].payload.scope.company_id  # type: ignore[union-attr]
