@@ -25,7 +25,13 @@ from propcrm.metrics.sla import (
     default_policies,
     evaluate,
 )
-from propcrm.metrics.sla._evaluate import CalendarLookup, _AlwaysOpen, arithmetic, clocks_for
+from propcrm.metrics.sla._evaluate import (
+    CalendarLookup,
+    TargetClock,
+    _AlwaysOpen,
+    arithmetic,
+    clocks_for,
+)
 from propcrm.metrics.sla._evaluate import state_of as reference_state_of
 from propcrm.model import (
     Actor,
@@ -307,11 +313,18 @@ def reference_evaluate(
     past = [e for e in history if e.occurred_at <= now]
     ticket = replay(past)
     applications = policies.applicable(ticket, memo=False)
-    states = [
-        reference_state_of(clock, a.policy.name, lookup(clock.rule.calendar_name), now)
-        for a in applications
-        for clock in clocks_for(past, a.policy.targets, now)
-    ]
+    states = []
+    for application in applications:
+        clocks = [TargetClock(rule=rule) for rule in application.policy.targets]
+        for event in past:  # every event to every clock, no filtering
+            for clock in clocks:
+                clock.feed(event)
+        states += [
+            reference_state_of(
+                clock, application.policy.name, lookup(clock.rule.calendar_name), now
+            )
+            for clock in clocks
+        ]
     return SlaReport(
         ticket_id=ticket.ticket_id, evaluated_at=now, policies=applications, targets=tuple(states)
     )
@@ -345,3 +358,37 @@ def test_evaluate_equals_the_explaining_reference(
     note(f"{[(e.type, e.occurred_at.isoformat()) for e in history]} now={now}")
     assert got == expected
     assert repr(got) == repr(expected)  # the same zones and folds, not only the same instants
+
+
+def test_clocks_for_skips_only_the_events_no_clock_reacts_to() -> None:
+    rules = default_policies().policies[0].targets  # P1: first response, arrival, resolution
+    lifecycle = Lifecycle()
+    at = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+    ticket, history = lifecycle.execute(None, ticket_receive(), now=at, actor=BOSS)
+    for command in (
+        c.DispatchTicket(ticket_id="T", party="PM"),
+        c.AcceptTicket(ticket_id="T"),
+        c.ArriveOnSite(ticket_id="T"),
+    ):
+        at += MINUTE * 7
+        ticket, events = lifecycle.execute(ticket, command, now=at, actor=BOSS)
+        history += events
+    clocks = clocks_for(history, rules, at)
+    assert [clock.stopped_at for clock in clocks] == [
+        history[2].occurred_at,  # accepted: the first response
+        history[3].occurred_at,  # arrived
+        None,
+    ]
+    # the same clocks when the rules come as a list (not remembered) or again (remembered)
+    assert clocks_for(history, list(rules), at) == clocks == clocks_for(history, rules, at)
+
+
+def ticket_receive() -> c.ReceiveTicket:
+    return c.ReceiveTicket(
+        ticket_id="T",
+        kind=TicketKind.REPAIR,
+        channel=Channel.APP,
+        scope=OrgScope(company_id="co", project_id="p1"),
+        description="x",
+        priority=Priority.P1,
+    )

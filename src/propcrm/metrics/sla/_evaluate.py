@@ -22,7 +22,16 @@ from propcrm.model.enums import LabelledEnum
 from propcrm.workflow import Event, replay
 from propcrm.workflow.events import TicketPaused
 
-__all__ = ["CalendarLookup", "SlaReport", "SlaStatus", "TargetClock", "TargetState", "evaluate"]
+__all__ = [
+    "CalendarLookup",
+    "ClockArithmetic",
+    "SlaReport",
+    "SlaStatus",
+    "TargetClock",
+    "TargetState",
+    "arithmetic",
+    "evaluate",
+]
 
 _ZERO = timedelta(0)
 _ENDINGS = frozenset({"ticket_voided", "ticket_merged"})
@@ -412,12 +421,31 @@ def clocks_for(
 ) -> list[TargetClock]:
     """Fold the events up to ``now`` into one clock per rule."""
     clocks = [TargetClock(rule=rule) for rule in rules]
+    relevant = _relevant(rules)
     for event in history:
         if event.occurred_at > now:
             break
-        for clock in clocks:
-            clock.feed(event)
+        if event.payload.event_type in relevant:  # TargetClock.feed ignores every other type
+            for clock in clocks:
+                clock.feed(event)
     return clocks
+
+
+_CLOCK_EVENTS = _ENDINGS | {"ticket_reopened", "ticket_paused", "ticket_resumed"}
+#: id(rules) -> (rules, the event types their clocks react to); rules held so ids stay unique.
+_RELEVANT: dict[int, tuple[Sequence[TargetRule], frozenset[str]]] = {}
+
+
+def _relevant(rules: Sequence[TargetRule]) -> frozenset[str]:
+    known = _RELEVANT.get(id(rules))
+    if known is not None and known[0] is rules:
+        return known[1]
+    found = frozenset(_CLOCK_EVENTS.union(*(r.start_on | r.stop_on for r in rules)))
+    if isinstance(rules, tuple):  # a policy's targets: immutable, worth remembering
+        if len(_RELEVANT) >= 1024:
+            _RELEVANT.clear()
+        _RELEVANT[id(rules)] = (rules, found)
+    return found
 
 
 def evaluate(
