@@ -675,7 +675,8 @@ class SqlStore:
             with gc_paused():
                 rows = self._read("reading events", fetch)
                 batch = decoder.decode_rows(rows)
-            del rows
+                # Free the row tuples before the collector resumes: it then scans the batch only.
+                del rows
             if not batch:
                 return
             position = batch[-1].position
