@@ -106,7 +106,6 @@ _OPEN_STATUSES = frozenset(
     for s in TicketStatus
     if s not in (TicketStatus.CLOSED, TicketStatus.VOIDED, TicketStatus.MERGED)
 )
-_MEMO_SIZE = 4096
 
 
 def sla_due_at(
@@ -212,7 +211,6 @@ class TicketService:
         self.quiet_hours = quiet_hours
         self._revisits = revisits
         self.revisit_recipient = revisit_recipient
-        self._applicable: dict[tuple[object, ...], tuple[SlaPolicy, ...]] = {}
         self._sent: set[tuple[str, str]] = set()  # claims, when the store keeps no ledger
 
     # -- configuration, resolved on first use -------------------------------------------------
@@ -255,21 +253,8 @@ class TicketService:
         return self._revisits
 
     def _policies_for(self, ticket: Ticket) -> tuple[SlaPolicy, ...]:
-        # PolicyMatch reads exactly these fields, so the answer is memoised on them.
-        key = (
-            ticket.kind,
-            ticket.priority,
-            ticket.channel,
-            ticket.scope.project_id,
-            ticket.category_code,
-        )
-        found = self._applicable.get(key)
-        if found is None:
-            found = tuple(a.policy for a in self.sla_policies.applicable(ticket))
-            if len(self._applicable) >= _MEMO_SIZE:
-                self._applicable.clear()
-            self._applicable[key] = found
-        return found
+        # PolicySet memoises the choice per match key (kind, priority, channel, project, code).
+        return self.sla_policies.policies_for(ticket)
 
     def due_at(self, history: Sequence[Event], *, now: datetime | None = None) -> datetime | None:
         """The ``due_at`` a save of this history carries: see :func:`sla_due_at`.
