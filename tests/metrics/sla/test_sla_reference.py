@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -74,7 +75,7 @@ def histories(draw: st.DrawFn) -> list[Event]:
         if not allowed:
             break
         name = draw(st.sampled_from(allowed))
-        command: c.Command = {
+        makers: dict[str, Callable[[], c.Command]] = {
             "dispatch": lambda: c.DispatchTicket(ticket_id="T", party="PM"),
             "accept": lambda: c.AcceptTicket(ticket_id="T"),
             "arrive": lambda: c.ArriveOnSite(ticket_id="T"),
@@ -85,7 +86,8 @@ def histories(draw: st.DrawFn) -> list[Event]:
             "complete": lambda: c.CompleteWork(ticket_id="T", result="ok"),
             "reopen": lambda: c.ReopenTicket(ticket_id="T", reason="again"),
             "close": lambda: c.CloseTicket(ticket_id="T"),
-        }[name]()
+        }
+        command = makers[name]()
         try:
             ticket, events = lifecycle.execute(ticket, command, now=now, actor=BOSS)
         except PropcrmError:
@@ -177,6 +179,8 @@ def test_engine_matches_minute_stepping(
     assert state.due_at == expected["due"]
     end = expected["stopped_at"] or now
     due = expected["due"]
+    assert due is None or isinstance(due, datetime)
+    assert isinstance(end, datetime)
     late = due is not None and end > due and state.elapsed > duration
     assert (state.status is SlaStatus.BREACHED) == late
     if late:

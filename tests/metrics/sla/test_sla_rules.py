@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -21,6 +22,7 @@ from propcrm.metrics.sla import (
     SlaStatus,
     SlaTarget,
     TargetRule,
+    TargetState,
     WarningRung,
     default_policies,
     due_warnings,
@@ -88,20 +90,20 @@ class Story:
         return self.at(when, c.CompleteWork(ticket_id="T", result="ok"))
 
 
-def one(rule: TargetRule, **match: object) -> PolicySet:
+def one(rule: TargetRule, **match: Any) -> PolicySet:
     return PolicySet(
         policies=[
             SlaPolicy(
                 name="p", label_zh="p", label_en="p", match=PolicyMatch(**match), targets=[rule]
             )
         ]
-    )  # type: ignore[arg-type]
+    )
 
 
-def resolution(hours: float, **kw: object) -> TargetRule:
+def resolution(hours: float, **kw: Any) -> TargetRule:
     return TargetRule(
         target=SlaTarget.RESOLUTION, duration=timedelta(hours=hours), calendar="office", **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 def state(
@@ -109,7 +111,7 @@ def state(
     policies: PolicySet,
     now: datetime,
     target: SlaTarget = SlaTarget.RESOLUTION,
-):
+) -> TargetState:
     report = evaluate(history, policies, now, calendars=CALENDARS)
     found = report.get(target)
     assert found is not None
@@ -211,7 +213,7 @@ def test_other_pause_reasons_do_not_stop_the_clock() -> None:
     assert s.elapsed == timedelta(hours=3)
 
 
-def _paused_overnight(hold: HoldAccounting):
+def _paused_overnight(hold: HoldAccounting) -> TargetState:
     story = Story()
     story.at(MON, c.DispatchTicket(ticket_id="T", party="PM")).at(
         MON, c.AcceptTicket(ticket_id="T")
@@ -244,7 +246,7 @@ def test_hold_in_wall_time_moves_the_deadline_by_the_whole_pause() -> None:
 
 def _reopened(
     mode: ReopenMode, after: timedelta | None = None, gap: timedelta = timedelta(hours=1)
-):
+) -> tuple[Story, TargetRule, datetime]:
     story = Story().to_site(MON).complete(MON + timedelta(hours=1))
     story.at(MON + timedelta(hours=1) + gap, c.ReopenTicket(ticket_id="T", reason="又坏了"))
     rule = resolution(4, on_reopen=ReopenRule(mode=mode, after=after))
