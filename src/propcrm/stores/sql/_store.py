@@ -459,7 +459,7 @@ class SqlStore:
                 cursor.close()
             raw.commit()
         except BaseException as exc:
-            _rollback_quietly(raw)
+            self._after_failure(raw, exc)
             if isinstance(exc, self._dbapi_integrity):
                 raise _ConflictError from exc
             if isinstance(exc, self._dbapi_error):
@@ -554,6 +554,21 @@ class SqlStore:
             raise NotFoundError("ticket", ticket_id)
         return [stored.event for stored in EventDecoder().decode_rows(rows)]
 
+    def _after_failure(self, raw: Any, exc: BaseException) -> None:
+        """Roll back; a connection the server dropped is invalidated so the pool replaces it."""
+        dropped = False
+        with contextlib.suppress(Exception):
+            dropped = isinstance(exc, self._dbapi_error) and self._engine.dialect.is_disconnect(
+                exc,  # type: ignore[arg-type]
+                raw.dbapi_connection,
+                None,
+            )
+        if dropped:
+            with contextlib.suppress(Exception):
+                raw.invalidate(exc)
+            return
+        _rollback_quietly(raw)
+
     def _key_params(self, ticket_id: str) -> dict[str, Any]:
         return {"ticket_id": ticket_id, "company_id": self.tenant}
 
@@ -573,7 +588,7 @@ class SqlStore:
                 raw.rollback()
                 return result
             except self._dbapi_error as exc:
-                _rollback_quietly(raw)
+                self._after_failure(raw, exc)
                 raise StoreError(
                     f"{action} failed: {type(exc).__name__}: {exc}",
                     hint="check the database server and retry",
