@@ -40,7 +40,9 @@ def server(request: pytest.FixtureRequest) -> Iterator[tuple[SqlStore, Callable[
             cursor.execute(
                 "SELECT pg_backend_pid()" if kind == "postgres" else "SELECT CONNECTION_ID()"
             )
-            pid = int(cursor.fetchone()[0])
+            row = cursor.fetchone()
+            assert row is not None
+            pid = int(row[0])
             cursor.close()
             raw.rollback()
         finally:
@@ -65,7 +67,8 @@ def test_a_dropped_connection_fails_once_then_the_pool_replaces_it(
     ticket, events = receive("t1")
     store.save(ticket, events, 0)
     assert store.get("t1") == ticket  # one pooled connection now exists
-    assert store.engine.pool.checkedin() == 1
+    pool: Any = store.engine.pool
+    assert pool.checkedin() == 1
     kill()
     with pytest.raises(StoreError, match="t1"):
         store.get("t1")  # the dead connection fails this read, and is invalidated
