@@ -136,10 +136,6 @@ DIMENSIONS: dict[str, str] = {
 }
 
 
-def _is_contractor(party: str | None) -> bool:
-    return party is not None and (party == "GC" or party.startswith("SUB-"))
-
-
 @attrs.frozen(kw_only=True)
 class FactOptions:
     """How histories become facts.
@@ -360,7 +356,10 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
     else:
         r["category_class"], r["category_discipline"] = (opts.rollup or _split_rollup)(code)
     party = r["responsible_party"]
-    r["contractor"] = party if _is_contractor(party) else None
+    # Contractors are the general contractor and the sub-contractor parties.
+    r["contractor"] = (
+        party if party is not None and (party == "GC" or party.startswith("SUB-")) else None
+    )
     is_open = status not in ("closed", "voided", "merged")
     handoff_at = dispatched if dispatched is not None else accepted
     r.update(

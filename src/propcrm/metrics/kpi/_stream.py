@@ -145,10 +145,12 @@ class Accumulator:
 
     def add(self, row: Row, source: str = "tickets") -> None:
         """Count one fact row in its groups."""
-        dims = tuple([row.get(c) for c in self._columns])
+        get = row.get
+        dims = tuple([get(c) for c in self._columns])
         period = self._period
         bounds = self._bounds
         day_keys = self._day_keys
+        offset = self._offset
         for column, make, update, groups in self._cohorts.get(source, ()):
             t = row[column]
             if t is None:
@@ -158,10 +160,10 @@ class Accumulator:
             if period is None:
                 key = (*dims, None)
             else:
-                day = (t + self._offset) // 86400
+                day = (t + offset) // 86400
                 pkey = day_keys.get(day)
                 if pkey is None:
-                    pkey = day_keys[day] = period_key(t, period, self._offset)
+                    pkey = day_keys[day] = period_key(t, period, offset)
                 key = (*dims, pkey)
             acc = groups.get(key)
             if acc is None:
