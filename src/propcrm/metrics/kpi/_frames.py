@@ -122,26 +122,36 @@ def frame_slots(
             for part in _parts(s.cond):
                 names.setdefault(part, f"_c{len(names)}")
         rows = rows.with_columns(*(to_expr(c, nw).alias(n) for c, n in names.items()))
-        rows = rows.select(
-            *keys, *(_slot_input(nw, s, names).alias(f"_s{i}") for i, s in enumerate(slots))
-        )
-        aggs = [_slot_agg(nw, s, i) for i, s in enumerate(slots)]
-        if keys:
-            grouped = rows.group_by(*keys, drop_null_keys=False).agg(*aggs)
-        else:
-            grouped = rows.select(*aggs, nw.len().alias("_n"))
-        if isinstance(grouped, nw.LazyFrame):
-            grouped = grouped.collect()
-        data = grouped.to_dict(as_series=False)
-        count = len(data[f"_s{0}"]) if slots else 0
+        # Sums and counts in one group-by, medians and P90s in another: mixed with exact
+        # quantiles, engines fall back to their slow per-group path for every aggregation.
+        simple = [i for i, s in enumerate(slots) if s.stat not in ("median", "p90")]
+        ranked = [i for i, s in enumerate(slots) if s.stat in ("median", "p90")]
         found: dict[tuple[Any, ...], list[float | None]] = {}
-        for r in range(count):
-            if not keys and data["_n"][r] == 0:
+        for chosen in (simple, ranked):
+            if not chosen:
                 continue
-            key = tuple(_key(data[k][r], k == "_period") for k in keys)
-            if period is None:
-                key += (None,)
-            found[key] = [data[f"_s{i}"][r] for i in range(len(slots))]
+            picked = rows.select(
+                *keys, *(_slot_input(nw, slots[i], names).alias(f"_s{i}") for i in chosen)
+            )
+            aggs = [_slot_agg(nw, slots[i], i) for i in chosen]
+            if keys:
+                grouped = picked.group_by(*keys, drop_null_keys=False).agg(*aggs)
+            else:
+                grouped = picked.select(*aggs, nw.len().alias("_n"))
+            if isinstance(grouped, nw.LazyFrame):
+                grouped = grouped.collect()
+            data = grouped.to_dict(as_series=False)
+            for r in range(len(data[f"_s{chosen[0]}"])):
+                if not keys and data["_n"][r] == 0:
+                    continue
+                key = tuple(_key(data[k][r], k == "_period") for k in keys)
+                if period is None:
+                    key += (None,)
+                values = found.get(key)
+                if values is None:
+                    values = found[key] = [None] * len(slots)
+                for i in chosen:
+                    values[i] = data[f"_s{i}"][r]
         out[(src, column)] = found
     return out
 
