@@ -432,17 +432,13 @@ def _fact_options(names: Sequence[str] | None, as_of: datetime, calendar_name: s
     """
     from propcrm.metrics.calendar import get_calendar
     from propcrm.metrics.kpi import FactOptions, get_kpi, kpi_definitions
-    from propcrm.metrics.kpi._conditions import col_names
     from propcrm.metrics.sla import default_policies
 
     calendar = get_calendar(calendar_name)  # NotFoundError for a mistyped name, always
     definitions = kpi_definitions() if names is None else [get_kpi(n) for n in names]
     columns: set[str] = set()
     for d in definitions:
-        for cond in (d.population, d.numerator, d.denominator):
-            columns |= col_names(cond)
-        if d.value_column is not None:
-            columns.add(d.value_column)
+        columns |= d.columns()
     return FactOptions(
         as_of=as_of,
         calendar=calendar if any(c.endswith("_bs") for c in columns) else None,

@@ -421,8 +421,8 @@ def _register(projects: list[Project], rng: random.Random) -> ContractorRegister
             )
     # ContractorRegister's fields use converter=tuple, which mypy types as Iterable[_T_co].
     return ContractorRegister(
-        contractors=contractors,  # type: ignore[arg-type]
-        engagements=engagements,  # type: ignore[arg-type]
+        contractors=contractors,
+        engagements=engagements,
     )
 
 

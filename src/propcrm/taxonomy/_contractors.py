@@ -104,6 +104,14 @@ class Route:
     reason: str
 
 
+def _contractor_tuple(values: Iterable[Contractor]) -> tuple[Contractor, ...]:
+    return tuple(values)
+
+
+def _engagement_tuple(values: Iterable[Engagement]) -> tuple[Engagement, ...]:
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class ContractorRegister:
     """Contractors and their engagements (承建商台账), the input of warranty routing.
@@ -113,8 +121,8 @@ class ContractorRegister:
         engagements: Every engagement; each names a registered contractor.
     """
 
-    contractors: tuple[Contractor, ...] = attrs.field(converter=tuple)
-    engagements: tuple[Engagement, ...] = attrs.field(converter=tuple)
+    contractors: tuple[Contractor, ...] = attrs.field(converter=_contractor_tuple)
+    engagements: tuple[Engagement, ...] = attrs.field(converter=_engagement_tuple)
 
     def __attrs_post_init__(self) -> None:
         seen: set[str] = set()
