@@ -351,6 +351,7 @@ class EraseCustomer:
     request_ref: str = _ref_field()
 
 
+#: The union of every customer-archive command.
 ArchiveCommand: TypeAlias = (
     RegisterCustomer
     | ChangeCustomer
@@ -525,6 +526,7 @@ class CustomerErased:
     request_ref: str
 
 
+#: The union of every customer-archive event payload; an `ArchiveEvent` carries one.
 ArchivePayload: TypeAlias = (
     CustomerRegistered
     | CustomerChanged

@@ -1157,6 +1157,7 @@ def _delivery(planner: _Planner, project: Project) -> tuple[list[d.DeliveryEvent
 # surveys and transactions
 
 
+#: The demo's annual satisfaction survey definition.
 SURVEY = SurveyDefinition(
     survey_id="annual-satisfaction",
     name_zh="年度业主满意度调查",

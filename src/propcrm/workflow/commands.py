@@ -359,6 +359,7 @@ class RecordFollowUp:
     channel: Channel = attrs.field(default=Channel.HOTLINE, validator=member_of(Channel))
 
 
+#: The union of every ticket command `Lifecycle.handle` accepts.
 Command: TypeAlias = (
     ReceiveTicket
     | ClassifyTicket

@@ -447,6 +447,7 @@ class HandOverUnit:
     move_in_fee_ref: str | None = attrs.field(default=None, validator=_optional_text)
 
 
+#: The union of every delivery-batch command `Delivery.handle` accepts.
 DeliveryCommand: TypeAlias = (
     OpenDeliveryBatch
     | RecordInspection
@@ -578,6 +579,7 @@ class UnitHandedOver:
     open_defect_ids: tuple[str, ...] = attrs.field(default=(), converter=_text_tuple)
 
 
+#: The union of every delivery event payload; a `DeliveryEvent` envelope carries one.
 DeliveryPayload: TypeAlias = (
     BatchOpened
     | InspectionRecorded

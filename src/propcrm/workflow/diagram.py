@@ -17,7 +17,9 @@ from propcrm.workflow.rules import LifecycleRules, StatusChange
 
 __all__ = ["BEGIN_MARKER", "END_MARKER", "mermaid", "render_markdown", "update_document"]
 
+#: The line that opens the generated section of a Markdown document.
 BEGIN_MARKER = "<!-- BEGIN GENERATED: python -m propcrm.workflow.diagram -->"
+#: The line that closes the generated section of a Markdown document.
 END_MARKER = "<!-- END GENERATED -->"
 
 

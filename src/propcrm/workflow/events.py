@@ -308,6 +308,7 @@ class FollowUpRecorded:
     channel: Channel = Channel.HOTLINE
 
 
+#: The union of every ticket event payload; an `Event` envelope carries one of them.
 EventPayload: TypeAlias = (
     TicketReceived
     | TicketClassified

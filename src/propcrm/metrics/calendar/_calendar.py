@@ -32,7 +32,9 @@ from propcrm.metrics.calendar._shifts import (
 
 __all__ = ["BeyondData", "BusinessCalendar", "DeadlineConvention"]
 
+#: What a calendar does past its holiday data: raise, count weekends only, or estimate.
 BeyondData: TypeAlias = Literal["raise", "weekends_only", "estimate"]
+#: Where a deadline landing on a closing instant goes: that instant or the next opening.
 DeadlineConvention: TypeAlias = Literal["earliest", "next_opening"]
 _BEYOND = ("raise", "weekends_only", "estimate")
 _DEADLINES = ("earliest", "next_opening")

@@ -18,6 +18,7 @@ from propcrm.metrics.calendar._sources import chinese_statutory
 
 __all__ = ["CalendarFactory", "calendar_names", "get_calendar", "register_calendar"]
 
+#: A no-argument callable that builds a calendar when its name is first asked for.
 CalendarFactory = Callable[[], BusinessCalendar]
 
 _BUILTINS: dict[str, CalendarFactory] = {

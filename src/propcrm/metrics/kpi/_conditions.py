@@ -120,6 +120,7 @@ class AnyOf:
     conds: tuple[Cond, ...] = attrs.field(converter=_conds)
 
 
+#: A condition over fact columns: the building block of KPI numerators and filters.
 Cond: TypeAlias = Cmp | IsIn | NotNull | IsNull | Not | All | AnyOf
 
 #: The condition that always holds.

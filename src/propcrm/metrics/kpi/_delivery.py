@@ -20,6 +20,7 @@ from propcrm.metrics.kpi._definitions import (
 
 __all__ = ["DELIVERY_DEFINITIONS"]
 
+#: The delivery KPIs: first-pass inspection, defects per unit, rectification, handover on time.
 DELIVERY_DEFINITIONS: tuple[KpiDefinition, ...] = (
     KpiDefinition(
         name="delivery_first_pass_rate",

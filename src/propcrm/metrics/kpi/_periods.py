@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 Period = Literal["day", "week", "month", "quarter", "year"]
+#: The period granularities KPIs group by.
 PERIODS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
 _EPOCH = date(1970, 1, 1)
 

@@ -90,6 +90,7 @@ def _handled() -> Cond:
     return AnyOf((NotNull("first_completed_at"), NotNull("closed_at")))
 
 
+#: The standard ticket and survey KPIs of the trade, each with its formula, cohort and target.
 STANDARD_KPIS: tuple[KpiDefinition, ...] = (
     KpiDefinition(
         name="valid_complaint_rate",

@@ -34,9 +34,12 @@ __all__ = [
     "to_decimal",
 ]
 
+#: How scores are cut: fixed thresholds, quantiles, R-compatible quantiles, or dense ranks.
 Mode = Literal["fixed", "quantile", "r_compatible", "dense"]
+#: Monetary as the average or the total per customer.
 MonetaryKind = Literal["average", "total"]
 Dimension = Literal["r", "f", "m"]
+#: Every scoring mode.
 MODES: tuple[Mode, ...] = ("fixed", "quantile", "r_compatible", "dense")
 DIMENSIONS: tuple[Dimension, ...] = ("r", "f", "m")
 

@@ -16,6 +16,7 @@ __all__ = [
 
 _LO, _HI = (1, 2), (4, 5)
 
+#: The classic 11-segment RFM map, as commonly published (with its known overlaps kept).
 LEGACY_11 = SegmentMap(
     key="rfm_11_legacy",
     zh="流传的 11 段表（原样，有缺陷）",
@@ -62,6 +63,7 @@ LEGACY_11 = SegmentMap(
     ),
 )
 
+#: The 11-segment RFM map with its gaps and overlaps repaired: every score cell in one segment.
 REPAIRED_11 = SegmentMap(
     key="rfm_11",
     zh="11 段客户分群（修复版）",
@@ -164,6 +166,7 @@ REPAIRED_11 = SegmentMap(
     ),
 )
 
+#: Ten segments over recency and frequency only; monetary is ignored.
 RF_GRID = SegmentMap(
     key="rf_grid",
     zh="R×F 网格",
@@ -227,8 +230,10 @@ def high_low_map(*, bins: int = 5, high_from: int = 4) -> SegmentMap:
     )
 
 
+#: The 8-segment map of high/low recency, frequency and monetary.
 HIGH_LOW_8 = high_low_map()
 
+#: Segments for owners who buy a home once or twice, scored with fixed thresholds (seed 002).
 PROPERTY_MAP = SegmentMap(
     key="property",
     zh="地产客户分群",
