@@ -331,14 +331,21 @@ def run_demo(options: DemoOptions, *, out: TextIO, err: TextIO | None = None) ->
     return result
 
 
+#: The run's phases in Chinese, for the footer.
+_PHASES_ZH = {"plan": "计划", "run": "执行", "read": "读回", "dashboard": "看板"}
+
+
 def footer(result: DemoResult, *, lang: str = "en") -> str:
     """The closing lines: what ran, how long it took, how much memory, where the files are."""
     refused = len(result.refusals)
     sent = result.notifications
     warnings = sent.get("sla_warning", 0) + sent.get("sla_breach", 0)
     reminders = sent.get("revisit_reminder", 0)
-    phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.timings.items())
     if lang == "zh":
+        phases = "，".join(
+            f"{_PHASES_ZH.get(name, name)} {seconds:.1f} 秒"
+            for name, seconds in result.timings.items()
+        )
         lines = [
             f"工单 {result.tickets:,} 张，事件 {result.events:,} 条，指令 {result.commands:,} 条"
             f"（被拒绝 {refused} 条），已发送时限预警 {warnings:,} 条、回访提醒 {reminders:,} 条",
@@ -348,6 +355,7 @@ def footer(result: DemoResult, *, lang: str = "en") -> str:
             f"报告：{result.report_path}",
         ]
     else:
+        phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.timings.items())
         lines = [
             f"{result.tickets:,} tickets, {result.events:,} events, {result.commands:,} commands "
             f"({refused} refused), {warnings:,} SLA warnings and {reminders:,} revisit reminders "
