@@ -15,37 +15,41 @@ The most used names are re-exported here; each subpackage documents its own:
 
 from __future__ import annotations
 
-from propcrm import customers, errors, taxonomy
-from propcrm.errors import (
-    ConcurrencyError,
-    DuplicateIntakeError,
-    InvalidTransitionError,
-    NotFoundError,
-    PermissionDeniedError,
-    PropcrmError,
-    StoreError,
-    ValidationError,
-)
-from propcrm.model import (
-    Actor,
-    Channel,
-    CustomerRef,
-    Location,
-    OrgScope,
-    OrgTree,
-    OrgUnit,
-    PauseReason,
-    Priority,
-    Role,
-    Satisfaction,
-    Severity,
-    Ticket,
-    TicketKind,
-    TicketStatus,
-)
-from propcrm.service import TicketService
-from propcrm.stores import MemoryStore, Store, TicketQuery, open_store
-from propcrm.workflow import Event, Lifecycle, LifecycleRules, apply, replay
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below load on first use (see ``__getattr__``)
+    from propcrm import customers, errors, taxonomy
+    from propcrm.errors import (
+        ConcurrencyError,
+        DuplicateIntakeError,
+        InvalidTransitionError,
+        NotFoundError,
+        PermissionDeniedError,
+        PropcrmError,
+        StoreError,
+        ValidationError,
+    )
+    from propcrm.model import (
+        Actor,
+        Channel,
+        CustomerRef,
+        Location,
+        OrgScope,
+        OrgTree,
+        OrgUnit,
+        PauseReason,
+        Priority,
+        Role,
+        Satisfaction,
+        Severity,
+        Ticket,
+        TicketKind,
+        TicketStatus,
+    )
+    from propcrm.service import TicketService
+    from propcrm.stores import MemoryStore, Store, TicketQuery, open_store
+    from propcrm.workflow import Event, Lifecycle, LifecycleRules, apply, replay
 
 __all__ = [
     "Actor",
@@ -88,3 +92,63 @@ __all__ = [
 ]
 
 __version__ = "0.1.0.dev0"
+
+# Where each re-exported name lives. They load on first use, so that ``import propcrm.errors``
+# or the command line's start-up does not build every value class of the package (~0.5 s).
+_HOMES = {
+    **dict.fromkeys(
+        [
+            "ConcurrencyError",
+            "DuplicateIntakeError",
+            "InvalidTransitionError",
+            "NotFoundError",
+            "PermissionDeniedError",
+            "PropcrmError",
+            "StoreError",
+            "ValidationError",
+        ],
+        "propcrm.errors",
+    ),
+    **dict.fromkeys(
+        [
+            "Actor",
+            "Channel",
+            "CustomerRef",
+            "Location",
+            "OrgScope",
+            "OrgTree",
+            "OrgUnit",
+            "PauseReason",
+            "Priority",
+            "Role",
+            "Satisfaction",
+            "Severity",
+            "Ticket",
+            "TicketKind",
+            "TicketStatus",
+        ],
+        "propcrm.model",
+    ),
+    "TicketService": "propcrm.service",
+    **dict.fromkeys(["MemoryStore", "Store", "TicketQuery", "open_store"], "propcrm.stores"),
+    **dict.fromkeys(
+        ["Event", "Lifecycle", "LifecycleRules", "apply", "replay"], "propcrm.workflow"
+    ),
+}
+_SUBMODULES = frozenset({"customers", "errors", "taxonomy"})
+
+
+def __getattr__(name: str) -> Any:
+    """Load a re-exported name (or one of the re-exported subpackages) on first use."""
+    if name in _SUBMODULES:
+        value: Any = importlib.import_module(f"propcrm.{name}")
+    elif name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+    else:
+        raise AttributeError(f"module 'propcrm' has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
