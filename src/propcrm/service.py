@@ -497,9 +497,22 @@ class TicketService:
             PermissionDeniedError: ``org_unit`` lies outside ``actor``'s scope.
             ValidationError: A naive ``now``.
         """
+        found = self._due(now=now, actor=actor, org_unit=org_unit, rains=rains, page_size=page_size)
+        return [notice for _, notice in found]
+
+    def _due(
+        self,
+        *,
+        now: datetime | None,
+        actor: Actor | None,
+        org_unit: str | None,
+        rains: Iterable[Rain],
+        page_size: int,
+    ) -> list[tuple[str, Notification]]:
+        """Each due notification with its ticket's company (the ledger's key), in order."""
         when = self.now() if now is None else require_aware(now, "$.now")
         rain_list = tuple(rains)
-        found: list[Notification] = []
+        found: list[tuple[str, Notification]] = []
         after: str | None = None
         while True:
             query = TicketQuery(
@@ -518,16 +531,20 @@ class TicketService:
                     quiet_hours=self.quiet_hours,
                     calendars=self._calendars,
                 )
-                found += [_warning_notice(w, ticket) for w in warnings]
+                company = ticket.scope.company_id
+                found += [(company, _warning_notice(w, ticket)) for w in warnings]
                 past = replay([e for e in history if e.occurred_at <= when])
                 for due in revisits_due(
                     at=when, programme=self.revisits, tickets=(past,), rains=rain_list
                 ):
-                    found += _revisit_notices(due, when, self.revisit_recipient)
+                    found += [
+                        (company, notice)
+                        for notice in _revisit_notices(due, when, self.revisit_recipient)
+                    ]
             if page.next_cursor is None:
                 break
             after = page.next_cursor
-        found.sort(key=lambda n: (n.due_at, n.idempotency_key))
+        found.sort(key=lambda pair: (pair[1].due_at, pair[1].idempotency_key))
         return found
 
     def deliver_due_notifications(
@@ -566,13 +583,13 @@ class TicketService:
                 delivered, naming how many failed (they will be tried again next run).
             PermissionDeniedError: ``org_unit`` lies outside ``actor``'s scope.
         """
-        notices = self.due_notifications(
+        # The company comes with each notice from the ticket already read: no second load.
+        notices = self._due(
             now=now, actor=actor, org_unit=org_unit, rains=rains, page_size=page_size
         )
         delivered: list[Notification] = []
         failures: list[tuple[Notification, PluginError]] = []
-        for notice in notices:
-            company = self._company_of(notice.ticket_id)
+        for company, notice in notices:
             if not self._claim(company, notice.idempotency_key):
                 continue
             try:
@@ -590,9 +607,6 @@ class TicketService:
                 hint="fix or block the failing delivery plugin; the next run retries",
             ) from first_error
         return delivered
-
-    def _company_of(self, ticket_id: str) -> str:
-        return self.store.get(ticket_id).scope.company_id
 
     def _claim(self, company: str, key: str) -> bool:
         if isinstance(self.store, NotificationLedger):
