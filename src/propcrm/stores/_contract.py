@@ -8,18 +8,33 @@ another company is simply *not found*.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-from propcrm._validation import optional_aware_datetime
-from propcrm.errors import ValidationError
+from propcrm._validation import aware_datetime, non_empty_str, optional_aware_datetime
+from propcrm.errors import ConcurrencyError, PermissionDeniedError, PropcrmError, ValidationError
 from propcrm.model import CustomerRef, OrgTree, OrgUnit, Ticket, TicketKind, TicketStatus
 from propcrm.workflow import Event
 
-__all__ = ["NotificationLedger", "Page", "Store", "StoreFactory", "StoredEvent", "TicketQuery"]
+__all__ = [
+    "AggregateStreams",
+    "NotificationLedger",
+    "Page",
+    "Store",
+    "StoreFactory",
+    "StoredEvent",
+    "StoredStreamRecord",
+    "StreamConcurrencyError",
+    "StreamRecord",
+    "TicketQuery",
+    "check_stream_page",
+    "check_stream_write",
+]
 
 T = TypeVar("T")
 
@@ -206,4 +221,288 @@ class StoreFactory(Protocol):
 
     def __call__(self, url: str, *, tenant: str | None) -> Store:
         """Open the store at ``url`` scoped to ``tenant``."""
+        ...
+
+
+# -- aggregate streams (an optional capability) ------------------------------------------------
+
+#: The longest stream id a store must keep (the SQL stores' id columns).
+MAX_STREAM_ID_LENGTH = 255
+_KIND = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+
+
+def _json_object_text(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    # A cheap shape check on every record; the write path parses the text in full
+    # (check_stream_write), reads trust what the store wrote.
+    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+        raise ValidationError.single(
+            f"$.{attribute.name}", f"must be the JSON text of an object, got {value!r:.60}"
+        )
+
+
+def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError.single(
+            f"$.{attribute.name}", f"must be an integer ≥ 1, got {value!r}"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class StreamRecord:
+    """One event of an aggregate's stream as a store keeps it: a few columns and a JSON document.
+
+    The store never decodes ``document``: the aggregate's service writes it with the propcrm
+    converter (personal data kept, as for tickets) and structures it back into the aggregate's
+    envelope (``DeliveryEvent``, ``ArchiveEvent``), so a store needs no aggregate's types.
+    ``repr`` leaves the document out, since it may hold personal data.
+
+    Attributes:
+        version: The event's place in its stream, 1 for the first (the envelope's ``sequence``).
+        type: The event's wire type, e.g. ``"unit_handed_over"``.
+        occurred_at: When it happened; timezone-aware (stores may return it in UTC).
+        document: The JSON text of the whole envelope, an object.
+    """
+
+    version: int = attrs.field(validator=_version)
+    type: str = attrs.field(validator=non_empty_str)
+    occurred_at: datetime = attrs.field(validator=aware_datetime)
+    document: str = attrs.field(validator=_json_object_text, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class StoredStreamRecord:
+    """A stream record with where it sits: its stream, its company and its global position.
+
+    Attributes:
+        position: The record's place in the store's order of its kind (strictly increasing).
+        stream_id: The stream (aggregate) id.
+        company_id: The company the stream belongs to.
+        record: The record.
+    """
+
+    position: int
+    stream_id: str
+    company_id: str
+    record: StreamRecord
+
+
+class StreamConcurrencyError(ConcurrencyError):
+    """A stream write was based on a stale version; nothing was written.
+
+    A ``ConcurrencyError`` (catch either); ``ticket_id`` holds the stream id.
+
+    Args:
+        kind: The stream kind, e.g. ``"delivery_batch"``.
+        stream_id: The stream.
+        expected_version: The version the writer read.
+        actual_version: The version the store holds (``None`` when the stream belongs to
+            another tenant: nothing is said about it).
+    """
+
+    def __init__(
+        self, *, kind: str, stream_id: str, expected_version: int, actual_version: int | None
+    ) -> None:
+        self.kind = kind
+        self.stream_id = stream_id
+        self.ticket_id = stream_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        PropcrmError.__init__(
+            self,
+            f"{kind} stream {stream_id!r} is at version {actual_version}, "
+            f"not the expected {expected_version}; nothing was written",
+            hint="reload the stream, decide the command again and retry the write",
+        )
+
+
+def check_stream_write(
+    tenant: str | None,
+    kind: str,
+    stream_id: str,
+    company_id: str,
+    records: Sequence[StreamRecord],
+    expected_version: int,
+    *,
+    rewrite: bool = False,
+) -> None:
+    """The checks every store makes before an ``append_stream`` or ``rewrite_stream``.
+
+    Raises:
+        ValidationError: A bad kind, id or expected version, records that are not
+            :class:`StreamRecord` values, not numbered ``expected_version + 1`` onwards
+            (appends) or not within the stream in increasing order (rewrites), or a document
+            that is not a JSON object.
+        PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
+    """
+    subject = "rewrite_stream" if rewrite else "append_stream"
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
+        raise ValidationError.single(
+            "$.kind",
+            f"must be lower-case ASCII letters, digits, '_', '.' or '-' (1 to 64, a letter "
+            f"first), got {kind!r}",
+            subject=subject,
+        )
+    for path, value in (("$.stream_id", stream_id), ("$.company_id", company_id)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError.single(
+                path, f"must be a non-empty string, got {value!r}", subject=subject
+            )
+        if len(value) > MAX_STREAM_ID_LENGTH:
+            raise ValidationError.single(
+                path, f"must be at most {MAX_STREAM_ID_LENGTH} characters", subject=subject
+            )
+    if (
+        not isinstance(expected_version, int)
+        or isinstance(expected_version, bool)
+        or expected_version < 0
+    ):
+        raise ValidationError.single(
+            "$.expected_version",
+            f"must be an integer ≥ 0, got {expected_version!r}",
+            subject=subject,
+        )
+    if not records:
+        raise ValidationError.single("$.records", "nothing to write", subject=subject)
+    previous = 0
+    for index, record in enumerate(records):
+        path = f"$.records[{index}]"
+        if not isinstance(record, StreamRecord):
+            raise ValidationError.single(
+                path, f"expected a StreamRecord, got {type(record).__name__}", subject=subject
+            )
+        if rewrite:
+            if not previous < record.version <= expected_version:
+                raise ValidationError.single(
+                    f"{path}.version",
+                    f"a rewrite replaces stored versions 1 to {expected_version} in increasing "
+                    f"order, got {record.version}",
+                    subject=subject,
+                )
+        elif record.version != expected_version + index + 1:
+            raise ValidationError.single(
+                f"{path}.version",
+                f"expected version {expected_version + index + 1}, got {record.version}",
+                subject=subject,
+                hint="number new records on from the stream's version, without gaps",
+            )
+        previous = record.version
+        try:
+            parsed = json.loads(record.document)
+        except ValueError as exc:
+            raise ValidationError.single(
+                f"{path}.document", f"not JSON: {exc}", subject=subject
+            ) from None
+        if not isinstance(parsed, dict):
+            raise ValidationError.single(
+                f"{path}.document", "must be a JSON object", subject=subject
+            )
+    if tenant is not None and company_id != tenant:
+        raise PermissionDeniedError(
+            f"{kind} stream {stream_id!r} of company {company_id!r} is outside this store's "
+            f"tenant {tenant!r}; nothing was written",
+            hint="open the store for that company, or an admin store with tenant=None",
+        )
+
+
+def check_stream_page(limit: int, after: str | None) -> None:
+    """Refuse a ``stream_ids`` page size outside 1 to 10,000 or a cursor that is not a string.
+
+    Raises:
+        ValidationError: At ``$.limit`` or ``$.after``.
+    """
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
+        raise ValidationError.single(
+            "$.limit", f"must be an integer from 1 to 10000, got {limit!r}"
+        )
+    if after is not None and not isinstance(after, str):
+        raise ValidationError.single("$.after", f"must be a cursor string, got {after!r}")
+
+
+@runtime_checkable
+class AggregateStreams(Protocol):
+    """An optional store capability: append-only event streams of other aggregates.
+
+    Tickets have their own tables; delivery batches, customer archives and any vendor
+    aggregate keep their events here, one stream per ``(kind, stream_id)``, each stream owned
+    by one company. Records are versioned ``1, 2, 3 …`` without gaps; an append names the version
+    it read and is refused (:class:`StreamConcurrencyError`, nothing written) when another
+    writer got there first, so two processes can work on one stream safely. A tenant store
+    reads and lists only its company's streams (another company's reads as empty) and writes
+    only its company's (``PermissionDeniedError``). The built-in stores have it;
+    ``propcrm.aggregates`` builds the delivery and archive services on it.
+    """
+
+    def append_stream(
+        self,
+        kind: str,
+        stream_id: str,
+        company_id: str,
+        records: Sequence[StreamRecord],
+        expected_version: int,
+    ) -> int:
+        """Append ``records`` (versions ``expected_version + 1`` onwards), all or none.
+
+        Args:
+            kind: The aggregate kind, e.g. ``"delivery_batch"`` (lower-case ASCII).
+            stream_id: The aggregate's id.
+            company_id: The company the stream belongs to (set by its first append).
+            records: The new records, in order.
+            expected_version: The stream's version the writer read (0 for a new stream).
+
+        Returns:
+            The stream's new version.
+
+        Raises:
+            StreamConcurrencyError: The stream is not at ``expected_version`` (or belongs to
+                another company); nothing written.
+            PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
+            ValidationError: Bad arguments, misnumbered records or a document that is not a JSON
+                object; an admin store appending to a stream under another company.
+        """
+        ...
+
+    def read_stream(self, kind: str, stream_id: str, after_version: int = 0) -> list[StreamRecord]:
+        """The stream's records above ``after_version``, in order.
+
+        An unknown stream, or another tenant's, reads as empty (a stream at version 0).
+        """
+        ...
+
+    def stream_ids(self, kind: str, *, after: str | None = None, limit: int = 100) -> Page[str]:
+        """The tenant's stream ids of ``kind`` in code-point order, one page.
+
+        Pass the previous page's ``next_cursor`` as ``after``; ``limit`` is 1 to 10,000.
+        """
+        ...
+
+    def iter_stream_records(
+        self, kind: str, *, after_position: int = 0, batch_size: int = 10_000
+    ) -> Iterator[list[StoredStreamRecord]]:
+        """Every record of ``kind`` of the tenant after ``after_position``, in store order.
+
+        For projections: resume from the last position seen. Batches hold at most
+        ``batch_size`` records.
+        """
+        ...
+
+    def rewrite_stream(
+        self,
+        kind: str,
+        stream_id: str,
+        company_id: str,
+        records: Sequence[StreamRecord],
+        expected_version: int,
+    ) -> None:
+        """Replace the documents of stored records, in place (PIPL erasure only).
+
+        Versions, types and positions stay; the stream must still be at
+        ``expected_version``. This is the one exception to append-only: it exists so that an
+        erased person's data can be removed from the history (``customers.redact``).
+
+        Raises:
+            StreamConcurrencyError: The stream is not at ``expected_version``; nothing written.
+            PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
+            ValidationError: A record's version is not stored, versions not increasing, a
+                record's type differs from the stored one, or a bad document.
+        """
         ...

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
+import attrs
+
 from propcrm.errors import (
     ConcurrencyError,
     DuplicateIntakeError,
@@ -28,7 +30,16 @@ from propcrm.errors import (
     ValidationError,
 )
 from propcrm.model import CustomerRef, OrgTree, OrgUnit, Ticket
-from propcrm.stores._contract import Page, StoredEvent, TicketQuery
+from propcrm.stores._contract import (
+    Page,
+    StoredEvent,
+    StoredStreamRecord,
+    StreamConcurrencyError,
+    StreamRecord,
+    TicketQuery,
+    check_stream_page,
+    check_stream_write,
+)
 from propcrm.stores.helpers import (
     check_batch_size,
     check_notification_claim,
@@ -59,6 +70,10 @@ class _Data:
         self.customers: dict[tuple[str, str], CustomerRef] = {}
         self.units: dict[str, tuple[OrgUnit, str | None]] = {}
         self.notified: set[tuple[str, str]] = set()
+        # Aggregate streams: (kind, stream id) -> (company, records); per kind, the global log
+        # of (stream id, company, record) whose index + 1 is the position.
+        self.streams: dict[tuple[str, str], tuple[str, list[StreamRecord]]] = {}
+        self.stream_log: dict[str, list[tuple[str, str, StreamRecord]]] = {}
 
 
 _NAMED: dict[str, _Data] = {}
@@ -281,6 +296,145 @@ class MemoryStore:
         check_notification_claim(self.tenant, company_id, key)
         with self._data.lock:
             self._data.notified.discard((company_id, key))
+
+    # -- aggregate streams ---------------------------------------------------------------
+
+    def _stream_version(self, kind: str, stream_id: str, company_id: str, expected: int) -> int:
+        """The stream's version for a writer of ``company_id``; refuses another company's."""
+        found = self._data.streams.get((kind, stream_id))
+        if found is None:
+            return 0
+        company, records = found
+        if company != company_id:
+            if self.tenant is None:
+                raise ValidationError.single(
+                    "$.company_id",
+                    f"{kind} stream {stream_id!r} belongs to company {company!r}, "
+                    f"not {company_id!r}",
+                    subject="append_stream",
+                )
+            raise StreamConcurrencyError(
+                kind=kind, stream_id=stream_id, expected_version=expected, actual_version=None
+            )
+        return len(records)
+
+    def append_stream(
+        self,
+        kind: str,
+        stream_id: str,
+        company_id: str,
+        records: Sequence[StreamRecord],
+        expected_version: int,
+    ) -> int:
+        """Append records to a stream, all or none; see ``AggregateStreams.append_stream``."""
+        batch = list(records)
+        check_stream_write(self.tenant, kind, stream_id, company_id, batch, expected_version)
+        data = self._data
+        with data.lock:
+            actual = self._stream_version(kind, stream_id, company_id, expected_version)
+            if actual != expected_version:
+                raise StreamConcurrencyError(
+                    kind=kind,
+                    stream_id=stream_id,
+                    expected_version=expected_version,
+                    actual_version=actual,
+                )
+            stored = data.streams.setdefault((kind, stream_id), (company_id, []))[1]
+            stored.extend(batch)
+            data.stream_log.setdefault(kind, []).extend(
+                (stream_id, company_id, record) for record in batch
+            )
+            return len(stored)
+
+    def read_stream(self, kind: str, stream_id: str, after_version: int = 0) -> list[StreamRecord]:
+        """The stream's records above ``after_version``; empty if unknown or another tenant's."""
+        with self._data.lock:
+            found = self._data.streams.get((kind, stream_id))
+            if found is None or (self.tenant is not None and found[0] != self.tenant):
+                return []
+            return [r for r in found[1] if r.version > after_version]
+
+    def stream_ids(self, kind: str, *, after: str | None = None, limit: int = 100) -> Page[str]:
+        """The tenant's stream ids of ``kind`` in code-point order, one page."""
+        check_stream_page(limit, after)
+        with self._data.lock:
+            ids = sorted(
+                stream_id
+                for (k, stream_id), (company, _) in self._data.streams.items()
+                if k == kind
+                and (self.tenant is None or company == self.tenant)
+                and (after is None or stream_id > after)
+            )
+        items = tuple(ids[:limit])
+        return Page(items=items, next_cursor=items[-1] if len(ids) > limit else None)
+
+    def iter_stream_records(
+        self, kind: str, *, after_position: int = 0, batch_size: int = 10_000
+    ) -> Iterator[list[StoredStreamRecord]]:
+        """Every record of ``kind`` of the tenant after ``after_position``, in batches."""
+        check_batch_size(batch_size)
+        position = max(after_position, 0)
+        while True:
+            batch: list[StoredStreamRecord] = []
+            with self._data.lock:
+                log = self._data.stream_log.get(kind, [])
+                while position < len(log) and len(batch) < batch_size:
+                    stream_id, company, record = log[position]
+                    position += 1
+                    if self.tenant is None or company == self.tenant:
+                        batch.append(
+                            StoredStreamRecord(
+                                position=position,
+                                stream_id=stream_id,
+                                company_id=company,
+                                record=record,
+                            )
+                        )
+            if not batch:
+                return
+            yield batch
+
+    def rewrite_stream(
+        self,
+        kind: str,
+        stream_id: str,
+        company_id: str,
+        records: Sequence[StreamRecord],
+        expected_version: int,
+    ) -> None:
+        """Replace stored documents in place (erasure); see ``AggregateStreams.rewrite_stream``."""
+        batch = list(records)
+        check_stream_write(
+            self.tenant, kind, stream_id, company_id, batch, expected_version, rewrite=True
+        )
+        data = self._data
+        with data.lock:
+            actual = self._stream_version(kind, stream_id, company_id, expected_version)
+            if actual != expected_version:
+                raise StreamConcurrencyError(
+                    kind=kind,
+                    stream_id=stream_id,
+                    expected_version=expected_version,
+                    actual_version=actual,
+                )
+            stored = data.streams[(kind, stream_id)][1]
+            for index, record in enumerate(batch):
+                old = stored[record.version - 1]
+                if old.type != record.type:
+                    raise ValidationError.single(
+                        f"$.records[{index}].type",
+                        f"version {record.version} is a {old.type!r}, not a {record.type!r}",
+                        subject="rewrite_stream",
+                    )
+            # Every check passed: only the documents change (versions, types, times stay).
+            replaced = {
+                r.version: attrs.evolve(stored[r.version - 1], document=r.document) for r in batch
+            }
+            stored[:] = [replaced.get(r.version, r) for r in stored]
+            log = data.stream_log[kind]
+            for index, (sid, company, record) in enumerate(log):
+                if sid == stream_id and record.version in replaced:
+                    log[index] = (sid, company, replaced[record.version])
 
     def close(self) -> None:
         """Nothing to release; the data stays while other views use it."""

@@ -16,7 +16,7 @@ Example:
     >>> sql.schema_version(url) is None
     True
     >>> sql.init(url)
-    2
+    3
     >>> sql.migrate(url)
     []
 """

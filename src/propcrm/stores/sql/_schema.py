@@ -28,6 +28,7 @@ class Tables:
     customers: sa.Table
     org_units: sa.Table
     notifications: sa.Table
+    streams: sa.Table
 
 
 def _id_type(dialect: sa.engine.Dialect, length: int = 255) -> sa.types.TypeEngine[str]:
@@ -153,6 +154,30 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         mysql_engine="InnoDB",
         mysql_charset="utf8mb4",
     )
+    streams = sa.Table(
+        f"{prefix}streams",
+        md,
+        sa.Column(
+            "position",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("kind", _id_type(dialect, 64), nullable=False),
+        sa.Column("stream_id", ident, nullable=False),
+        sa.Column("company_id", ident, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("type", sa.String(64), nullable=False),
+        sa.Column("occurred_at", when(), nullable=False),
+        sa.Column("document", text(), nullable=False),
+        # The concurrency check: two writers of one version cannot both commit.
+        sa.UniqueConstraint("kind", "stream_id", "version", name=f"{prefix}uq_stream_version"),
+        sa.Index(f"{prefix}ix_streams_kind_company", "kind", "company_id", "stream_id"),
+        sa.Index(f"{prefix}ix_streams_kind_position", "kind", "position"),
+        sqlite_autoincrement=True,  # positions are never reused
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
+    )
     return Tables(
         metadata=md,
         schema=schema,
@@ -161,6 +186,7 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         customers=customers,
         org_units=org_units,
         notifications=notifications,
+        streams=streams,
     )
 
 
@@ -173,10 +199,15 @@ def _step_2_notifications(conn: sa.Connection, tables: Tables) -> None:
     tables.notifications.create(conn, checkfirst=True)
 
 
+def _step_3_streams(conn: sa.Connection, tables: Tables) -> None:
+    tables.streams.create(conn, checkfirst=True)
+
+
 #: Ordered migration steps: ``(name, function)``; the schema version is how many have run.
 MIGRATIONS: tuple[tuple[str, Callable[[sa.Connection, Tables], None]], ...] = (
     ("initial: tickets, events, customers, org units", _step_1_initial),
     ("notification ledger: keys of delivered notifications", _step_2_notifications),
+    ("aggregate streams: delivery batches, customer archives", _step_3_streams),
 )
 
 #: The schema version this propcrm writes and reads.

@@ -51,6 +51,7 @@ from propcrm.stores.sql._schema import (
     build_tables,
     current_version,
 )
+from propcrm.stores.sql._streams import StreamsMixin
 from propcrm.workflow import Event
 
 __all__ = ["DEFAULT_PREFIX", "SqlStore", "make_engine", "open_sql_store", "split_url"]
@@ -152,7 +153,7 @@ def _raise_store_error(action: str, exc: sa_exc.SQLAlchemyError) -> NoReturn:
     ) from exc
 
 
-class SqlStore:
+class SqlStore(StreamsMixin):
     """The store contract over SQLAlchemy 2 Core: SQLite, PostgreSQL, MariaDB/MySQL.
 
     Open one with ``open_store(url)``; build one over an engine of your own with this class.
@@ -867,7 +868,14 @@ class SqlStore:
         with self._lock:
             try:
                 with self._write() as conn:
-                    for table in (t.events, t.tickets, t.customers, t.org_units, t.notifications):
+                    for table in (
+                        t.events,
+                        t.tickets,
+                        t.customers,
+                        t.org_units,
+                        t.notifications,
+                        t.streams,
+                    ):
                         conn.execute(table.delete())
             except sa_exc.SQLAlchemyError as exc:
                 _raise_store_error("deleting all rows", exc)
