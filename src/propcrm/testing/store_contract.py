@@ -28,6 +28,8 @@ The suite needs pytest and Hypothesis (extra ``testing``); nothing in propcrm im
 from __future__ import annotations
 
 import itertools
+import json
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -57,7 +59,14 @@ from propcrm.model import (
     TicketKind,
     TicketStatus,
 )
-from propcrm.stores import NotificationLedger, Store, TicketQuery
+from propcrm.stores import (
+    AggregateStreams,
+    NotificationLedger,
+    Store,
+    StreamConcurrencyError,
+    StreamRecord,
+    TicketQuery,
+)
 from propcrm.testing.strategies import st_histories
 from propcrm.workflow import Event, Lifecycle, replay
 from propcrm.workflow import commands as c
@@ -70,6 +79,7 @@ __all__ = [
     "act",
     "receive",
     "renamed_history",
+    "stream_records",
 ]
 
 #: Opens a store over the test's data set, scoped to a tenant (``None``: admin).
@@ -134,6 +144,32 @@ def renamed_history(events: list[Event], ticket_id: str) -> list[Event]:
             )
         )
     return renamed
+
+
+def stream_records(
+    first: int, count: int, *, at: datetime = T0, stream: str = "B1"
+) -> list[StreamRecord]:
+    """``count`` stream records numbered from ``first``, an hour apart, with distinct documents.
+
+    The documents hold non-ASCII text and personal-looking data, which stores keep as written.
+    """
+    return [
+        StreamRecord(
+            version=version,
+            type="unit_inspected" if version % 2 else "defect_found",
+            occurred_at=at + timedelta(hours=version),
+            document=json.dumps(
+                {
+                    "stream": stream,
+                    "sequence": version,
+                    "note": f"第{version}次 验房 🏠",
+                    "phone": "13812345678",
+                },
+                ensure_ascii=False,
+            ),
+        )
+        for version in range(first, first + count)
+    ]
 
 
 def _imaginary(instant: datetime) -> bool:
@@ -812,6 +848,261 @@ class StoreContract:
             ledger.claim_notification("c1", " ")
         with pytest.raises(ValidationError):
             ledger.claim_notification("", "k")
+
+    # -- aggregate streams (optional capability) -------------------------------------------
+
+    @staticmethod
+    def _streams(store: Store) -> AggregateStreams:
+        if not isinstance(store, AggregateStreams):
+            pytest.skip("the store keeps no aggregate streams (an optional capability)")
+        return store
+
+    def test_stream_appends_read_back_in_order(self, store: Store) -> None:
+        streams = self._streams(store)
+        first, second = stream_records(1, 2), stream_records(3, 1)
+        assert streams.append_stream("delivery_batch", "B1", "c1", first, 0) == 2
+        assert streams.append_stream("delivery_batch", "B1", "c1", second, 2) == 3
+        assert streams.read_stream("delivery_batch", "B1") == first + second
+        assert streams.read_stream("delivery_batch", "B1", after_version=1) == first[1:] + second
+        assert streams.read_stream("delivery_batch", "B1", after_version=3) == []
+        # Documents come back exactly as written (text, not re-encoded JSON).
+        assert [r.document for r in streams.read_stream("delivery_batch", "B1")] == [
+            r.document for r in first + second
+        ]
+
+    def test_unknown_stream_reads_empty(self, store: Store) -> None:
+        streams = self._streams(store)
+        assert streams.read_stream("delivery_batch", "nope") == []
+        assert streams.stream_ids("delivery_batch").items == ()
+        assert list(streams.iter_stream_records("delivery_batch")) == []
+
+    def test_stream_times_keep_their_instant(self, store: Store) -> None:
+        streams = self._streams(store)
+        local = datetime(2026, 6, 1, 9, 30, 15, 123456, tzinfo=_SHANGHAI)
+        records = stream_records(1, 2, at=local)
+        streams.append_stream("delivery_batch", "B1", "c1", records, 0)
+        read = streams.read_stream("delivery_batch", "B1")
+        assert [r.occurred_at for r in read] == [r.occurred_at for r in records]
+        assert all(r.occurred_at.utcoffset() is not None for r in read)
+
+    def test_stale_stream_version_is_a_conflict_and_writes_nothing(self, store: Store) -> None:
+        streams = self._streams(store)
+        streams.append_stream("delivery_batch", "B1", "c1", stream_records(1, 2), 0)
+        for expected, records in ((1, stream_records(2, 1)), (0, stream_records(1, 1))):
+            with pytest.raises(StreamConcurrencyError) as caught:
+                streams.append_stream("delivery_batch", "B1", "c1", records, expected)
+            assert caught.value.actual_version == 2
+            assert caught.value.expected_version == expected
+        with pytest.raises(ConcurrencyError):  # ahead of the stream
+            streams.append_stream("delivery_batch", "B1", "c1", stream_records(6, 1), 5)
+        with pytest.raises(StreamConcurrencyError) as missing:
+            streams.append_stream("delivery_batch", "B9", "c1", stream_records(2, 1), 1)
+        assert missing.value.actual_version == 0
+        assert streams.read_stream("delivery_batch", "B1") == stream_records(1, 2)
+        assert streams.read_stream("delivery_batch", "B9") == []
+
+    def test_stream_append_is_all_or_none(self, store: Store) -> None:
+        streams = self._streams(store)
+        streams.append_stream("delivery_batch", "B1", "c1", stream_records(1, 1), 0)
+        gap = stream_records(2, 1) + stream_records(4, 1)
+        with pytest.raises(ValidationError) as caught:
+            streams.append_stream("delivery_batch", "B1", "c1", gap, 1)
+        assert caught.value.errors[0].path == "$.records[1].version"
+        broken = [*stream_records(2, 2), attrs.evolve(stream_records(4, 1)[0], document='{"a":')]
+        with pytest.raises(ValidationError) as bad:
+            streams.append_stream("delivery_batch", "B1", "c1", broken, 1)
+        assert bad.value.errors[0].path == "$.records[2].document"
+        assert streams.read_stream("delivery_batch", "B1") == stream_records(1, 1)
+        assert [
+            s.record.version for b in streams.iter_stream_records("delivery_batch") for s in b
+        ] == [1]
+
+    @pytest.mark.parametrize("document", ["[1, 2]", "not json", "", '{"a": 1', "null"])
+    def test_stream_documents_must_be_json_objects(self, store: Store, document: str) -> None:
+        streams = self._streams(store)
+        record = stream_records(1, 1)[0]
+        # Past the value's own shape check, as a buggy caller could: the store must parse.
+        object.__setattr__(record, "document", document)
+        with pytest.raises(ValidationError):
+            streams.append_stream("delivery_batch", "B1", "c1", [record], 0)
+        assert streams.read_stream("delivery_batch", "B1") == []
+
+    def test_stream_bad_arguments_are_refused(self, store: Store) -> None:
+        streams = self._streams(store)
+        good = stream_records(1, 1)
+        for kind, stream_id, company, records, expected, path in (
+            ("Delivery Batch", "B1", "c1", good, 0, "$.kind"),
+            ("", "B1", "c1", good, 0, "$.kind"),
+            ("delivery_batch", " ", "c1", good, 0, "$.stream_id"),
+            ("delivery_batch", "B" * 256, "c1", good, 0, "$.stream_id"),
+            ("delivery_batch", "B1", "", good, 0, "$.company_id"),
+            ("delivery_batch", "B1", "c1", good, -1, "$.expected_version"),
+            ("delivery_batch", "B1", "c1", [], 0, "$.records"),
+            ("delivery_batch", "B1", "c1", [{"version": 1}], 0, "$.records[0]"),
+        ):
+            with pytest.raises(ValidationError) as caught:
+                streams.append_stream(kind, stream_id, company, records, expected)  # type: ignore[arg-type]
+            assert caught.value.errors[0].path == path
+        with pytest.raises(ValidationError):
+            streams.stream_ids("delivery_batch", limit=0)
+        with pytest.raises(ValidationError):
+            next(iter(streams.iter_stream_records("delivery_batch", batch_size=0)))
+        assert streams.stream_ids("delivery_batch").items == ()
+
+    def test_stream_kinds_are_separate(self, store: Store) -> None:
+        streams = self._streams(store)
+        streams.append_stream("delivery_batch", "X1", "c1", stream_records(1, 2), 0)
+        streams.append_stream("customer_archive", "X1", "c1", stream_records(1, 1), 0)
+        assert len(streams.read_stream("delivery_batch", "X1")) == 2
+        assert len(streams.read_stream("customer_archive", "X1")) == 1
+        assert streams.stream_ids("customer_archive").items == ("X1",)
+        archive = [s for b in streams.iter_stream_records("customer_archive") for s in b]
+        assert [(s.stream_id, s.record.version) for s in archive] == [("X1", 1)]
+
+    def test_streams_are_per_tenant(self, make_store: MakeStore) -> None:
+        one = self._streams(make_store("c1"))
+        two = self._streams(make_store("c2"))
+        admin = self._streams(make_store(None))
+        one.append_stream("delivery_batch", "B1", "c1", stream_records(1, 2), 0)
+        two.append_stream("delivery_batch", "B2", "c2", stream_records(1, 1), 0)
+        assert two.read_stream("delivery_batch", "B1") == []
+        assert one.stream_ids("delivery_batch").items == ("B1",)
+        assert two.stream_ids("delivery_batch").items == ("B2",)
+        assert admin.stream_ids("delivery_batch").items == ("B1", "B2")
+        mine = [s for b in two.iter_stream_records("delivery_batch") for s in b]
+        assert [(s.stream_id, s.company_id) for s in mine] == [("B2", "c2")]
+        # Writing another company's stream through a tenant store: denied, nothing written.
+        with pytest.raises(PermissionDeniedError):
+            one.append_stream("delivery_batch", "B3", "c2", stream_records(1, 1), 0)
+        assert admin.read_stream("delivery_batch", "B3") == []
+        # Another tenant's stream id: a conflict that reveals nothing about it.
+        with pytest.raises(StreamConcurrencyError) as caught:
+            two.append_stream("delivery_batch", "B1", "c2", stream_records(3, 1), 2)
+        assert caught.value.actual_version is None
+        with pytest.raises(StreamConcurrencyError):
+            two.append_stream("delivery_batch", "B1", "c2", stream_records(1, 1), 0)
+        # An admin store reads every tenant's streams but cannot move one to another company.
+        assert len(admin.read_stream("delivery_batch", "B1")) == 2
+        with pytest.raises(ValidationError):
+            admin.append_stream("delivery_batch", "B1", "c2", stream_records(3, 1), 2)
+        assert admin.append_stream("delivery_batch", "B1", "c1", stream_records(3, 1), 2) == 3
+        assert len(one.read_stream("delivery_batch", "B1")) == 3
+
+    def test_stream_ids_pages_cover_everything_once(self, make_store: MakeStore) -> None:
+        store = self._streams(make_store("c1"))
+        ids = ["B10", "B2", "b1", "批次1", "B1", "B1 ", "Z"]
+        for stream_id in ids:
+            store.append_stream("delivery_batch", stream_id, "c1", stream_records(1, 2), 0)
+        self._streams(make_store("c2")).append_stream(
+            "delivery_batch", "B3", "c2", stream_records(1, 1), 0
+        )
+        seen: list[str] = []
+        pages = 0
+        cursor = None
+        while True:
+            page = store.stream_ids("delivery_batch", after=cursor, limit=3)
+            seen += page.items
+            pages += 1
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == sorted(ids)  # code-point order, each stream once
+        assert pages == 3
+        exact = store.stream_ids("delivery_batch", limit=len(ids))
+        assert exact.next_cursor is None
+        assert len(exact.items) == len(ids)
+
+    def test_stream_records_in_store_order(self, store: Store) -> None:
+        streams = self._streams(store)
+        streams.append_stream("delivery_batch", "B1", "c1", stream_records(1, 2), 0)
+        streams.append_stream("delivery_batch", "B2", "c1", stream_records(1, 1, stream="B2"), 0)
+        streams.append_stream("delivery_batch", "B1", "c1", stream_records(3, 1), 2)
+        stored = [s for b in streams.iter_stream_records("delivery_batch") for s in b]
+        assert [(s.stream_id, s.record.version) for s in stored] == [
+            ("B1", 1),
+            ("B1", 2),
+            ("B2", 1),
+            ("B1", 3),
+        ]
+        positions = [s.position for s in stored]
+        assert positions == sorted(set(positions))
+        assert all(p > 0 for p in positions)
+        assert all(s.company_id == "c1" for s in stored)
+        batches = list(streams.iter_stream_records("delivery_batch", batch_size=3))
+        assert [len(b) for b in batches] == [3, 1]
+        resumed = streams.iter_stream_records("delivery_batch", after_position=positions[1])
+        assert [s for b in resumed for s in b] == stored[2:]
+
+    def test_racing_stream_appends_have_one_winner(self, store: Store) -> None:
+        streams = self._streams(store)
+        streams.append_stream("delivery_batch", "B1", "c1", stream_records(1, 1), 0)
+        writers = 4
+        barrier = threading.Barrier(writers)
+        outcomes: list[str] = []
+        lock = threading.Lock()
+
+        def write(index: int) -> None:
+            record = attrs.evolve(stream_records(2, 1)[0], document=json.dumps({"w": index}))
+            barrier.wait()
+            try:
+                streams.append_stream("delivery_batch", "B1", "c1", [record], 1)
+                result = f"won {index}"
+            except ConcurrencyError:
+                result = "lost"
+            with lock:
+                outcomes.append(result)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        winners = [o for o in outcomes if o.startswith("won")]
+        assert len(winners) == 1, outcomes
+        assert outcomes.count("lost") == writers - 1
+        stored = streams.read_stream("delivery_batch", "B1")
+        assert [r.version for r in stored] == [1, 2]
+        assert json.loads(stored[1].document) == {"w": int(winners[0].split()[1])}
+
+    def test_stream_rewrite_replaces_documents_only(self, store: Store) -> None:
+        streams = self._streams(store)
+        records = stream_records(1, 3)
+        streams.append_stream("delivery_batch", "B1", "c1", records, 0)
+        before = [s for b in streams.iter_stream_records("delivery_batch") for s in b]
+        blank = attrs.evolve(
+            records[1], document='{"phone": null}', occurred_at=T0 + timedelta(days=9)
+        )
+        streams.rewrite_stream("delivery_batch", "B1", "c1", [blank], 3)
+        after = streams.read_stream("delivery_batch", "B1")
+        assert [r.document for r in after] == [
+            records[0].document,
+            '{"phone": null}',
+            records[2].document,
+        ]
+        assert [(r.version, r.type, r.occurred_at) for r in after] == [
+            (r.version, r.type, r.occurred_at) for r in records
+        ]
+        positions = [s.position for b in streams.iter_stream_records("delivery_batch") for s in b]
+        assert positions == [s.position for s in before]
+
+    def test_stream_rewrite_is_checked_and_writes_nothing_when_refused(self, store: Store) -> None:
+        streams = self._streams(store)
+        records = stream_records(1, 2)
+        streams.append_stream("delivery_batch", "B1", "c1", records, 0)
+        blank = attrs.evolve(records[0], document="{}")
+        with pytest.raises(StreamConcurrencyError):
+            streams.rewrite_stream("delivery_batch", "B1", "c1", [blank], 1)
+        with pytest.raises(ValidationError):  # a version not stored
+            streams.rewrite_stream(
+                "delivery_batch", "B1", "c1", [attrs.evolve(blank, version=3)], 2
+            )
+        with pytest.raises(ValidationError):  # another event type at that version
+            streams.rewrite_stream(
+                "delivery_batch", "B1", "c1", [blank, attrs.evolve(records[1], type="x")], 2
+            )
+        with pytest.raises(PermissionDeniedError):
+            streams.rewrite_stream("delivery_batch", "B1", "c2", [blank], 2)
+        assert streams.read_stream("delivery_batch", "B1") == records
 
     # -- any history -----------------------------------------------------------------------
 
