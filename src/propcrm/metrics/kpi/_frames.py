@@ -26,6 +26,7 @@ from propcrm.metrics.kpi._engine import (
     window_bounds,
 )
 from propcrm.metrics.kpi._facts import DIMENSIONS
+from propcrm.metrics.kpi._frame_ranked import polars_quantiles
 from propcrm.metrics.kpi._periods import with_period
 
 __all__ = ["compute_frame", "frame_slots", "rows_to_frame", "values_to_frame"]
@@ -59,14 +60,51 @@ def _slot_input(nw: Any, s: Slot, names: Mapping[Cond, str]) -> Any:
     return nw.when(cond).then(nw.col(s.column))
 
 
-def _slot_agg(nw: Any, s: Slot, i: int) -> Any:
+def _slot_agg(nw: Any, s: Slot, source: str, alias: str | None = None) -> Any:
     """The elementary aggregation of a slot's input column (fast on every backend)."""
-    c = nw.col(f"_s{i}")
+    c = nw.col(source)
     if s.stat in ("count", "nonnull", "sum"):
-        return c.sum()
-    if s.stat == "median":
-        return c.median()
-    return c.quantile(0.9, interpolation="linear")
+        out = c.sum()
+    elif s.stat == "median":
+        out = c.median()
+    else:
+        out = c.quantile(0.9, interpolation="linear")
+    return out.alias(alias or source)
+
+
+def _grouped(nw: Any, picked: Any, keys: Sequence[str], aggs: Sequence[Any]) -> Any:
+    """One group-by (or one whole-frame aggregation without keys), collected."""
+    if keys:
+        grouped = picked.group_by(*keys, drop_null_keys=False).agg(*aggs)
+    else:
+        grouped = picked.select(*aggs, nw.len().alias("_n"))
+    if isinstance(grouped, nw.LazyFrame):
+        grouped = grouped.collect()
+    return grouped
+
+
+def _merge(
+    found: dict[tuple[Any, ...], list[float | None]],
+    data: Mapping[str, Sequence[Any]],
+    keys: Sequence[str],
+    chosen: Sequence[int],
+    n_slots: int,
+    period: str | None,
+    *,
+    skip_empty: bool = True,
+) -> None:
+    """Copy the slot columns of a group-by result into ``found``, group by group."""
+    for r in range(len(data[f"_s{chosen[0]}"])):
+        if not keys and skip_empty and data["_n"][r] == 0:
+            continue
+        key = tuple(_key(data[k][r], k == "_period") for k in keys)
+        if period is None:
+            key += (None,)
+        values = found.get(key)
+        if values is None:
+            values = found[key] = [None] * n_slots
+        for i in chosen:
+            values[i] = data[f"_s{i}"][r]
 
 
 def _key(value: Any, is_period: bool) -> Any:
@@ -127,31 +165,38 @@ def frame_slots(
         simple = [i for i, s in enumerate(slots) if s.stat not in ("median", "p90")]
         ranked = [i for i, s in enumerate(slots) if s.stat in ("median", "p90")]
         found: dict[tuple[Any, ...], list[float | None]] = {}
-        for chosen in (simple, ranked):
-            if not chosen:
-                continue
+        groups = None  # the distinct keys, native Polars, from the counting group-by
+        if simple:
             picked = rows.select(
-                *keys, *(_slot_input(nw, slots[i], names).alias(f"_s{i}") for i in chosen)
+                *keys, *(_slot_input(nw, slots[i], names).alias(f"_s{i}") for i in simple)
             )
-            aggs = [_slot_agg(nw, slots[i], i) for i in chosen]
-            if keys:
-                grouped = picked.group_by(*keys, drop_null_keys=False).agg(*aggs)
+            data = _grouped(nw, picked, keys, [_slot_agg(nw, slots[i], f"_s{i}") for i in simple])
+            if keys and df.implementation.is_polars():
+                groups = data.select(*keys).to_native()
+            _merge(found, data.to_dict(as_series=False), keys, simple, len(slots), period)
+        if ranked:
+            # A median and a P90 of the same values share one input column.
+            inputs: dict[tuple[Cond, str | None], str] = {}
+            for i in ranked:
+                inputs.setdefault((slots[i].cond, slots[i].column), f"_s{i}")
+            source_of = {i: inputs[(slots[i].cond, slots[i].column)] for i in ranked}
+            picked = rows.select(
+                *keys,
+                *(_slot_input(nw, slots[int(n[2:])], names).alias(n) for n in inputs.values()),
+            )
+            fast = None
+            if df.implementation.is_polars():
+                wanted: dict[str, list[tuple[str, float]]] = {}
+                for i in ranked:
+                    q = 0.5 if slots[i].stat == "median" else 0.9
+                    wanted.setdefault(source_of[i], []).append((f"_s{i}", q))
+                fast = polars_quantiles(picked.to_native(), keys, wanted, groups)
+            if fast is not None:
+                _merge(found, fast, keys, ranked, len(slots), period, skip_empty=False)
             else:
-                grouped = picked.select(*aggs, nw.len().alias("_n"))
-            if isinstance(grouped, nw.LazyFrame):
-                grouped = grouped.collect()
-            data = grouped.to_dict(as_series=False)
-            for r in range(len(data[f"_s{chosen[0]}"])):
-                if not keys and data["_n"][r] == 0:
-                    continue
-                key = tuple(_key(data[k][r], k == "_period") for k in keys)
-                if period is None:
-                    key += (None,)
-                values = found.get(key)
-                if values is None:
-                    values = found[key] = [None] * len(slots)
-                for i in chosen:
-                    values[i] = data[f"_s{i}"][r]
+                aggs = [_slot_agg(nw, slots[i], source_of[i], f"_s{i}") for i in ranked]
+                data = _grouped(nw, picked, keys, aggs)
+                _merge(found, data.to_dict(as_series=False), keys, ranked, len(slots), period)
         out[(src, column)] = found
     return out
 
