@@ -324,6 +324,21 @@ class _StreamService(Generic[E, S]):
                 continue
             return after, events, attempt
 
+    def _import(self, events: Sequence[E]) -> tuple[str, S]:
+        """Append events decided elsewhere (the caller tells the listeners)."""
+        if not events:
+            raise ValidationError.single("$.events", "nothing to import")
+        stream_id: str = getattr(events[0], self._id_field)
+        history = self.history(stream_id)
+        expected = len(history)
+        history.extend(events)
+        # Replaying the whole history checks the events: one aggregate, contiguous, in order.
+        state = self._replay(history)
+        self._streams.append_stream(
+            self.kind, stream_id, self._company(state), [_encode(e) for e in events], expected
+        )
+        return stream_id, state
+
     def _tell(self, stream_id: str, state: S, events: Sequence[E]) -> None:
         failures = []
         for listener in self.listeners:
@@ -434,6 +449,25 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
         return DeliveryOutcome(
             batch=batch, events=tuple(events), tickets=tickets, attempts=attempts
         )
+
+    def import_history(self, events: Sequence[d.DeliveryEvent]) -> d.DeliveryBatch:
+        """Store a batch's events decided elsewhere (by ``Delivery.execute`` in memory).
+
+        The events must continue the stored history (start at version 1 for a new batch):
+        the whole history is replayed first, so a gap, a repeat, another batch's event or a
+        history that does not fold is refused and nothing is written. Listeners are told;
+        warranty tickets are not issued (use :meth:`issue_warranty_tickets`).
+
+        Returns:
+            The batch after the events.
+
+        Raises:
+            ValidationError: No events, or the history does not replay.
+            ConcurrencyError: Another writer appended meanwhile; nothing was written.
+        """
+        batch_id, batch = self._import(events)
+        self._tell(batch_id, batch, events)
+        return batch
 
     def issue_warranty_tickets(self, batch_id: str, unit_id: str) -> tuple[Outcome, ...]:
         """Receive the warranty tickets of a handed-over unit through the ticket service.
@@ -599,6 +633,26 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
         finally:  # the events are stored: the listeners hear of them even if redaction failed
             self._tell(command.customer_id, masked, events)
         return ArchiveOutcome(record=masked, events=tuple(events), attempts=attempts)
+
+    def import_history(self, events: Sequence[ArchiveEvent]) -> CustomerRecord:
+        """Store a record's events decided elsewhere (by ``customers.decide`` in memory).
+
+        As :meth:`DeliveryService.import_history`: the events continue the stored history,
+        which is replayed first; the masked record is returned and told to the listeners. An
+        imported erasure is redacted like one run here.
+
+        Raises:
+            ValidationError: No events, or the history does not replay.
+            ConcurrencyError: Another writer appended meanwhile; nothing was written.
+        """
+        customer_id, record = self._import(events)
+        masked = record.masked()
+        try:
+            if record.erased:
+                self.redact_erased(customer_id)
+        finally:
+            self._tell(customer_id, masked, events)
+        return masked
 
     def redact_erased(self, customer_id: str) -> int:
         """Rewrite an erased customer's stored events without their personal values.

@@ -193,3 +193,23 @@ def test_listeners_get_the_masked_record(store: Store) -> None:
     assert len(heard) == len(commands())
     assert all(r.phone not in (PHONE, NEW_PHONE) for r in heard)
     assert [r.version for r in heard] == list(range(1, len(commands()) + 1))
+
+
+def test_history_decided_in_memory_imports_masked_and_redacted(store: Store) -> None:
+    record, history = reference()
+    log: list[PiiAccess] = []
+    service = ArchiveService(store, clock=Clock(T0 + timedelta(days=1)), audit=log.append)
+    imported = service.import_history(history)
+    assert imported == record.masked()
+    assert service.read_full("C1", actor=AGENT, reason="check") == record
+    erased = cu.decide(
+        record,
+        cu.EraseCustomer(customer_id="C1", reason="PIPL", request_ref="R"),
+        now=T0 + timedelta(days=1),
+        actor=BOSS,
+    )
+    assert service.import_history(erased).erased
+    assert isinstance(store, AggregateStreams)
+    text = "".join(r.document for r in store.read_stream(ARCHIVE_KIND, "C1"))
+    assert PHONE not in text
+    assert NEW_PHONE not in text

@@ -379,3 +379,23 @@ def test_contractor_reports_through_the_service(store: Store) -> None:
     service.run(d.ReportRectified(batch_id="B1", task_id=task), actor=CONTRACTOR)
     assert service.get("B1").tasks[task].status is d.TaskStatus.REPORTED
     assert service.get("B1").scope == SCOPE
+
+
+def test_history_decided_in_memory_imports_and_continues(store: Store) -> None:
+    batch, history = reference(delivery_commands(STD))
+    heard: list[int] = []
+    service = DeliveryService(
+        store, d.Delivery(taxonomy=STD), listeners=[lambda b, _e: heard.append(b.version)]
+    )
+    cut = 5
+    assert service.import_history(history[:cut]).version == cut
+    with pytest.raises(ValidationError):  # a gap: events 7 onwards after 5
+        service.import_history(history[cut + 1 :])
+    with pytest.raises(ValidationError):  # a repeat of stored events
+        service.import_history(history[:2])
+    with pytest.raises(ValidationError):
+        service.import_history([])
+    assert service.get("B1").version == cut
+    assert service.import_history(history[cut:]) == batch
+    assert service.history("B1") == history
+    assert heard == [cut, len(history)]
