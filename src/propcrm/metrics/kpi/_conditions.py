@@ -177,8 +177,14 @@ def to_source(cond: Cond, row: str = "r", *, refs: Mapping[str, str] | None = No
 
 
 def to_expr(cond: Cond, nw: Any) -> Any:
-    """A narwhals boolean expression, nulls filled with false so sums count exactly."""
-    return _expr(cond, nw).fill_null(False)
+    """A narwhals boolean expression, never null, so sums count exactly.
+
+    Comparisons fill their nulls with false where they are made (a comparison with a null
+    column is false, also under ``Not``); null tests, literals and their combinations are
+    never null, so the whole expression needs no further fill (SQL engines would otherwise
+    see a nested ``COALESCE`` per condition).
+    """
+    return _expr(cond, nw)
 
 
 def _expr(cond: Cond, nw: Any) -> Any:

@@ -44,7 +44,21 @@ def _parts(cond: Cond) -> list[Cond]:
     return [cond]
 
 
-def _slot_input(nw: Any, s: Slot, names: Mapping[Cond, str]) -> Any:
+def _count_dtype(nw: Any, impl: Any) -> Any:
+    """The type a 0/1 count input is summed as, the cheapest exact one per backend.
+
+    Polars sums booleans directly (no 8-byte column per slot); DuckDB sums ``BIGINT`` into
+    128-bit accumulators, ``DOUBLE`` into plain ones, exact for counts below 2**53; other
+    backends get ``Int64``.
+    """
+    if impl.is_polars():
+        return None
+    if impl.is_duckdb():
+        return nw.Float64
+    return nw.Int64
+
+
+def _slot_input(nw: Any, s: Slot, names: Mapping[Cond, str], count_dtype: Any = None) -> Any:
     """The per-row input of a slot: 0/1 for counts, the value or null for statistics.
 
     Conjuncts were computed once as boolean columns (``names``); slots combine them.
@@ -53,10 +67,10 @@ def _slot_input(nw: Any, s: Slot, names: Mapping[Cond, str]) -> Any:
     cond = parts[0] if parts else nw.lit(True)
     for p in parts[1:]:
         cond = cond & p
-    if s.stat == "count":
-        return cond.cast(nw.Int64)
     if s.stat == "nonnull":
-        return (cond & ~nw.col(s.column).is_null()).cast(nw.Int64)
+        cond = cond & ~nw.col(s.column).is_null()
+    if s.stat in ("count", "nonnull"):
+        return cond if count_dtype is None else cond.cast(count_dtype)
     return nw.when(cond).then(nw.col(s.column))
 
 
@@ -167,8 +181,10 @@ def frame_slots(
         found: dict[tuple[Any, ...], list[float | None]] = {}
         groups = None  # the distinct keys, native Polars, from the counting group-by
         if simple:
+            count_dtype = _count_dtype(nw, df.implementation)
             picked = rows.select(
-                *keys, *(_slot_input(nw, slots[i], names).alias(f"_s{i}") for i in simple)
+                *keys,
+                *(_slot_input(nw, slots[i], names, count_dtype).alias(f"_s{i}") for i in simple),
             )
             data = _grouped(nw, picked, keys, [_slot_agg(nw, slots[i], f"_s{i}") for i in simple])
             if keys and df.implementation.is_polars():
