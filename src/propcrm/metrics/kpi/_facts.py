@@ -170,31 +170,30 @@ def _ts(value: datetime) -> int:
 
 
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: The Unix epoch expressed in each fixed-offset zone seen (a handful of offsets at most).
+_ZONE_EPOCHS: dict[object, datetime] = {}
 
 
-def _epoch(value: datetime) -> int:
-    """``int(value.timestamp())`` for an aware datetime, without the float round trip.
+def _zone_epoch(zone: object) -> datetime:
+    """The Unix epoch as a datetime in ``zone`` when it is a fixed offset, else in UTC.
 
-    Subtracting an aware epoch is about twice as fast as ``timestamp()``; the correction
-    truncates towards zero before 1970 as ``int()`` of the float does.
+    Two datetimes with the same tzinfo object subtract without calling ``utcoffset()``, so
+    epoch seconds of events in a fixed-offset zone cost one subtraction.
     """
-    d = value - _EPOCH_UTC
-    s = d.days * 86400 + d.seconds
-    return s + 1 if s < 0 and d.microseconds else s
-
-
-_TYPES = {cls: cls.event_type for cls in e.EVENT_TYPES.values()}
+    if type(zone) is not timezone:
+        return _EPOCH_UTC
+    epoch = _ZONE_EPOCHS.get(zone)
+    if epoch is None or epoch.tzinfo is not zone:
+        epoch = _ZONE_EPOCHS[zone] = _EPOCH_UTC.astimezone(zone)
+    return epoch
 
 
 _SLA_COLUMNS = tuple(f"sla_{t.value}" for t in SlaTarget)
-_NO_SLA: dict[str, None] = dict.fromkeys(_SLA_COLUMNS)
-_NO_BUSINESS_TIME: dict[str, None] = dict.fromkeys(
-    ("first_response_bs", "handoff_bs", "resolution_bs")
-)
 #: Wire values of the enums a fact row stores (``member.value`` is a slow descriptor).
 _VALUES: dict[object, str] = {
     member: member.value for enum in (TicketKind, Channel, Priority, Severity) for member in enum
 }
+_DEFAULT_OPTIONS = FactOptions()
 
 
 def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -> Row:
@@ -203,7 +202,7 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
     Raises:
         ValidationError: The history is empty or does not start with ``ticket_received``.
     """
-    opts = options or FactOptions()
+    opts = _DEFAULT_OPTIONS if options is None else options
     as_of = opts.as_of
     limit = None if as_of is None else _ts(as_of)
     it = iter(history)
@@ -213,7 +212,15 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
             "$[0]", "a history starts with ticket_received", subject="ticket history"
         )
     p0 = first.payload
-    received = _epoch(first.occurred_at)
+    start = first.occurred_at
+    # Two datetimes with the same tzinfo object subtract without calling utcoffset(): with a
+    # fixed offset (datetime.timezone) the epoch is expressed in the events' own zone.
+    zone = start.tzinfo
+    epoch = _zone_epoch(zone)
+    d = start - epoch
+    received = d.days * 86400 + d.seconds
+    if received < 0 and d.microseconds:
+        received += 1
     if limit is not None and received > limit:
         raise ValidationError.single(
             "$[0].occurred_at",
@@ -221,23 +228,12 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
             subject="ticket history",
             hint="use iter_facts(), which skips tickets that did not exist yet",
         )
-    scope = p0.scope
-    loc = p0.location
-    r: Row = {
-        "ticket_id": first.ticket_id,
-        "kind": _VALUES[p0.kind],
-        "channel": _VALUES[p0.channel],
-        "priority": _VALUES[p0.priority],
-        "severity": _VALUES[p0.severity],
-        "category": p0.category_code,
-        "company": scope.company_id,
-        "service_centre": scope.service_centre_id,
-        "project": scope.project_id,
-        "building": loc.building_id if loc is not None else None,
-        "responsible_party": p0.responsible_party,
-        "assignee": None,
-        "received_at": received,
-    }
+    kind_ = p0.kind
+    priority = p0.priority
+    severity = p0.severity
+    category = p0.category_code
+    party = p0.responsible_party
+    assignee = None
     status = "received"
     paused_from = abnormal_from = "received"
     first_response = dispatched = accepted = arrived = None
@@ -250,15 +246,11 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
     keep = opts.policies is not None
     used: list[Event] = [first]
     last = first
-    # Two datetimes with the same tzinfo object subtract without calling utcoffset(): with a
-    # fixed offset (datetime.timezone) the epoch is expressed in the events' own zone.
-    zone: object = None
-    epoch = _EPOCH_UTC
     for event in it:
         at = event.occurred_at
         if at.tzinfo is not zone:
             zone = at.tzinfo
-            epoch = _EPOCH_UTC.astimezone(at.tzinfo) if type(zone) is timezone else _EPOCH_UTC
+            epoch = _zone_epoch(zone)
         d = at - epoch
         t = d.days * 86400 + d.seconds
         if t < 0 and d.microseconds:
@@ -275,8 +267,8 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
             assert isinstance(p, e.TicketDispatched | e.TicketReassigned)
             status = "dispatched"
             if p.party is not None:
-                r["responsible_party"] = p.party
-            r["assignee"] = p.assignee
+                party = p.party
+            assignee = p.assignee
             if dispatched is None:
                 dispatched = t
         elif kind == "ticket_completed":
@@ -315,7 +307,7 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
                 arrived = t
         elif kind == "ticket_bounced_back":
             status = "received"
-            r["assignee"] = None
+            assignee = None
         elif kind == "ticket_paused":
             paused_from, status = status, "paused"
         elif kind == "ticket_resumed":
@@ -330,13 +322,15 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
         elif kind == "ticket_classified":
             assert isinstance(p, e.TicketClassified)
             if p.category_code is not None:
-                r["category"] = p.category_code
-            for name in ("kind", "priority", "severity"):
-                value = getattr(p, name)
-                if value is not None:
-                    r[name] = _VALUES[value]
+                category = p.category_code
+            if p.kind is not None:
+                kind_ = p.kind
+            if p.priority is not None:
+                priority = p.priority
+            if p.severity is not None:
+                severity = p.severity
             if p.responsible_party is not None:
-                r["responsible_party"] = p.responsible_party
+                party = p.responsible_party
         elif kind == "ticket_escalated":
             assert isinstance(p, e.TicketEscalated)
             rank = max(rank, p.level.rank)
@@ -350,78 +344,91 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
             abnormal_from, status = status, "pending_abnormal_close"
         elif kind == "abnormal_close_rejected":
             status = abnormal_from
-    code = r["category"]
-    if code is None:
-        r["category_class"] = r["category_discipline"] = None
+    if category is None:
+        category_class = category_discipline = None
     else:
-        r["category_class"], r["category_discipline"] = (opts.rollup or _split_rollup)(code)
-    party = r["responsible_party"]
-    # Contractors are the general contractor and the sub-contractor parties.
-    r["contractor"] = (
-        party if party is not None and (party == "GC" or party.startswith("SUB-")) else None
-    )
-    is_open = status not in ("closed", "voided", "merged")
+        category_class, category_discipline = (opts.rollup or _split_rollup)(category)
+    is_open = status != "closed" and status != "voided" and status != "merged"
     handoff_at = dispatched if dispatched is not None else accepted
-    r.update(
-        status=status,
-        is_open=is_open,
-        voided=status == "voided",
-        merged=status == "merged",
-        invalid=invalid,
-        first_response_at=first_response,
-        dispatched_at=dispatched,
-        accepted_at=accepted,
-        arrived_at=arrived,
-        first_completed_at=first_completed,
-        completed_at=completed,
-        closed_at=closed,
-        first_revisit_at=first_revisit,
-        revisited_at=revisited,
-        last_follow_up_at=follow_up,
-        first_response_s=None if first_response is None else first_response - received,
-        handoff_s=None if handoff_at is None else handoff_at - received,
-        resolution_s=None if completed is None else completed - received,
-        revisit_delay_s=(
-            None
-            if revisited is None or completed is None or revisited < completed
-            else revisited - completed
-        ),
-        rework_gap_s=rework_gap,
-        reopen_count=reopens,
-        abnormal_close=abnormal and closed is not None,
-        escalation_rank=rank,
-        revisit_count=revisits,
-        revisit_satisfied=satisfied,
-    )
     if limit is not None and is_open:
-        r["age_s"] = limit - received
-        r["since_follow_up_s"] = limit - max(received, follow_up or received)
+        age: int | None = limit - received
+        since_follow_up: int | None = limit - max(received, follow_up or received)
     else:
-        r["age_s"] = r["since_follow_up_s"] = None
+        age = since_follow_up = None
     cal = opts.calendar
-    if cal is None:
-        r.update(_NO_BUSINESS_TIME)
-    else:
-        for name, end in (
-            ("first_response_bs", first_response),
-            ("handoff_bs", handoff_at),
-            ("resolution_bs", completed),
-        ):
-            if end is None:
-                r[name] = None
-            else:
-                start_dt = first.occurred_at
-                end_dt = start_dt + timedelta(seconds=end - received)
-                r[name] = int(cal.elapsed(start_dt, end_dt).total_seconds())
-    r.update(_NO_SLA)
+    business: list[int | None] = [None, None, None]
+    if cal is not None:
+        for i, end in enumerate((first_response, handoff_at, completed)):
+            if end is not None:
+                end_dt = start + timedelta(seconds=end - received)
+                business[i] = int(cal.elapsed(start, end_dt).total_seconds())
+    sla: dict[str, str | None] = dict.fromkeys(_SLA_COLUMNS)
     if opts.policies is not None:
         at = as_of if as_of is not None else last.occurred_at
         report = evaluate(used, opts.policies, at, calendars=opts.calendars)
         for state in report.targets:
             key = f"sla_{state.target.value}"
-            if r[key] is None:
-                r[key] = state.status.value
-    return r
+            if sla[key] is None:
+                sla[key] = state.status.value
+    scope = p0.scope
+    loc = p0.location
+    # One dict display, in FACT_COLUMNS order.
+    return {
+        "ticket_id": first.ticket_id,
+        "kind": _VALUES[kind_],
+        "channel": _VALUES[p0.channel],
+        "priority": _VALUES[priority],
+        "severity": _VALUES[severity],
+        "category": category,
+        "category_class": category_class,
+        "category_discipline": category_discipline,
+        "company": scope.company_id,
+        "service_centre": scope.service_centre_id,
+        "project": scope.project_id,
+        "building": loc.building_id if loc is not None else None,
+        "responsible_party": party,
+        # Contractors are the general contractor and the sub-contractor parties.
+        "contractor": (
+            party if party is not None and (party == "GC" or party.startswith("SUB-")) else None
+        ),
+        "assignee": assignee,
+        "status": status,
+        "is_open": is_open,
+        "voided": status == "voided",
+        "merged": status == "merged",
+        "invalid": invalid,
+        "received_at": received,
+        "first_response_at": first_response,
+        "dispatched_at": dispatched,
+        "accepted_at": accepted,
+        "arrived_at": arrived,
+        "first_completed_at": first_completed,
+        "completed_at": completed,
+        "closed_at": closed,
+        "first_revisit_at": first_revisit,
+        "revisited_at": revisited,
+        "last_follow_up_at": follow_up,
+        "first_response_s": None if first_response is None else first_response - received,
+        "handoff_s": None if handoff_at is None else handoff_at - received,
+        "resolution_s": None if completed is None else completed - received,
+        "first_response_bs": business[0],
+        "handoff_bs": business[1],
+        "resolution_bs": business[2],
+        "revisit_delay_s": (
+            None
+            if revisited is None or completed is None or revisited < completed
+            else revisited - completed
+        ),
+        "rework_gap_s": rework_gap,
+        "reopen_count": reopens,
+        "abnormal_close": abnormal and closed is not None,
+        "escalation_rank": rank,
+        "revisit_count": revisits,
+        "revisit_satisfied": satisfied,
+        "age_s": age,
+        "since_follow_up_s": since_follow_up,
+        **sla,
+    }
 
 
 def iter_facts(

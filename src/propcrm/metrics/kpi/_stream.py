@@ -12,13 +12,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from propcrm.metrics.kpi._conditions import All, Cond, col_names, to_source
 from propcrm.metrics.kpi._definitions import KpiDefinition
 from propcrm.metrics.kpi._engine import (
     Households,
     KpiValue,
     Plan,
-    Slot,
     check_group_by,
     check_source_dimensions,
     finalise,
@@ -28,79 +26,15 @@ from propcrm.metrics.kpi._engine import (
     window_bounds,
 )
 from propcrm.metrics.kpi._facts import DIMENSIONS, FactOptions, Row, iter_facts, survey_facts
-from propcrm.metrics.kpi._periods import period_key
+from propcrm.metrics.kpi._stream_compile import CohortSlots, GroupMap, compile_adder
 from propcrm.model import SurveyDefinition, SurveyResponse
 from propcrm.workflow import Event
 
 __all__ = ["Accumulator", "compute", "compute_facts"]
 
-_Update = Callable[[Row, list[Any]], None]
 
-
-def _parts(cond: Cond) -> list[Cond]:
-    """The conjuncts of a condition, nested ``All`` flattened."""
-    if isinstance(cond, All):
-        return [p for c in cond.conds for p in _parts(c)]
-    return [cond]
-
-
-def _compile(slots: Sequence[Slot]) -> tuple[Callable[[], list[Any]], _Update]:
-    """Generate the update function of one cohort's slots: straight-line code, one call a row.
-
-    Every distinct conjunct is evaluated once into a local; each slot then tests its locals.
-    """
-    lines = ["def _update(r, acc):"]
-    init: list[str] = []
-    shared: dict[tuple[str | None, str], int] = {}
-    locals_: dict[str, str] = {}
-    # Each column the slots read is bound to a local once per row.
-    columns = sorted(
-        {c for s in slots for c in col_names(s.cond)} | {s.column for s in slots if s.column}
-    )
-    refs = {c: f"v{i}" for i, c in enumerate(columns)}
-    lines += [f"    {refs[c]} = r[{c!r}]" for c in columns]
-
-    def test_of(cond: Cond) -> str:
-        names = []
-        for part in _parts(cond):
-            src = to_source(part, refs=refs)
-            if src not in locals_:
-                locals_[src] = f"c{len(locals_)}"
-                lines.append(f"    {locals_[src]} = {src}")
-            if locals_[src] not in names:
-                names.append(locals_[src])
-        return " and ".join(names) or "True"
-
-    body: list[str] = []
-    for i, s in enumerate(slots):
-        test = test_of(s.cond)
-        if s.stat == "count":
-            init.append("0")
-            body.append(f"    if {test}: acc[{i}] += 1")
-        elif s.stat in ("sum", "nonnull"):
-            init.append("0")
-            add = refs[s.column] if s.stat == "sum" and s.column else "1"
-            body.append(f"    if {test}: acc[{i}] += {add}")
-        else:
-            key = (s.column, test)
-            if key in shared:
-                init.append(f"acc[{shared[key]}]")
-                continue
-            shared[key] = i
-            init.append("[]")
-            body.append(f"    if {test}: acc[{i}].append({refs[s.column or '']})")
-    lines += body or ["    pass"]
-    # One list display; slots sharing a value list (median and P90 of the same rows) then
-    # point at the first one's list.
-    fresh = ["None" if v.startswith("acc[") else v for v in init]
-    make = ["def _make():", f"    acc = [{', '.join(fresh)}]"]
-    make += [f"    acc[{i}] = {v}" for i, v in enumerate(init) if v.startswith("acc[")]
-    make.append("    return acc")
-    namespace: dict[str, Any] = {}
-    # The source is generated from condition trees whose leaves are column names and literal
-    # values printed with repr(), so it holds no caller code.
-    exec(compile("\n".join(lines + make), "<propcrm-kpi>", "exec"), namespace)
-    return namespace["_make"], namespace["_update"]
+def _ignore(row: Row) -> None:
+    """The adder of a source no KPI reads."""
 
 
 class Accumulator:
@@ -125,50 +59,30 @@ class Accumulator:
     ) -> None:
         check_group_by(group_by, period)
         self._plan = plan
-        self._columns = [DIMENSIONS[g] for g in group_by]
-        self._period = period
-        self._offset = utc_offset_hours * 3600
-        self._bounds = window_bounds(window, utc_offset_hours)
-        self._day_keys: dict[int, int] = {}
-        self.groups: dict[tuple[str, str], dict[tuple[Any, ...], list[Any]]] = {
-            key: {} for key in plan.slots
-        }
-        self._cohorts: dict[
-            str,
-            list[tuple[str, Callable[[], list[Any]], _Update, dict[tuple[Any, ...], list[Any]]]],
-        ] = {}
+        self.groups: dict[tuple[str, str], GroupMap] = {key: {} for key in plan.slots}
+        by_source: dict[str, list[CohortSlots]] = {}
         for (source, column), slots in plan.slots.items():
-            make, update = _compile(slots)
-            self._cohorts.setdefault(source, []).append(
-                (column, make, update, self.groups[(source, column)])
+            by_source.setdefault(source, []).append(
+                CohortSlots(column, slots, self.groups[(source, column)])
             )
+        bounds = window_bounds(window, utc_offset_hours)
+        self._adders: dict[str, Callable[[Row], None]] = {}
+        for source, cohorts in by_source.items():
+            self._adders[source], _ = compile_adder(
+                cohorts,
+                dims=[DIMENSIONS[g] for g in group_by],
+                period=period,
+                offset_seconds=utc_offset_hours * 3600,
+                bounds=bounds,
+            )
+
+    def adder(self, source: str = "tickets") -> Callable[[Row], None]:
+        """The function that counts one fact row of ``source`` (the fastest way to feed rows)."""
+        return self._adders.get(source, _ignore)
 
     def add(self, row: Row, source: str = "tickets") -> None:
         """Count one fact row in its groups."""
-        get = row.get
-        dims = tuple([get(c) for c in self._columns])
-        period = self._period
-        bounds = self._bounds
-        day_keys = self._day_keys
-        offset = self._offset
-        for column, make, update, groups in self._cohorts.get(source, ()):
-            t = row[column]
-            if t is None:
-                continue
-            if bounds is not None and not bounds[0] <= t < bounds[1]:
-                continue
-            if period is None:
-                key = (*dims, None)
-            else:
-                day = (t + offset) // 86400
-                pkey = day_keys.get(day)
-                if pkey is None:
-                    pkey = day_keys[day] = period_key(t, period, offset)
-                key = (*dims, pkey)
-            acc = groups.get(key)
-            if acc is None:
-                acc = groups[key] = make()
-            update(row, acc)
+        self._adders.get(source, _ignore)(row)
 
     def slots(self) -> dict[tuple[str, str], dict[tuple[Any, ...], list[float | None]]]:
         """The slot values per group: medians and P90s computed from the kept values."""
@@ -219,7 +133,7 @@ def compute_facts(
     acc = Accumulator(
         plan, group_by=group_by, period=period, utc_offset_hours=utc_offset_hours, window=window
     )
-    add = acc.add
+    add = acc.adder("tickets")
     for row in rows:
         add(row)
     sources: dict[str, Iterable[Row]] = {"surveys": survey_rows, **(source_rows or {})}
@@ -229,9 +143,10 @@ def compute_facts(
         if first is None:
             continue
         check_source_dimensions(plan, source, group_by)
-        add(first, source)
+        add = acc.adder(source)
+        add(first)
         for row in it:
-            add(row, source)
+            add(row)
     return finalise(
         plan,
         acc.slots(),

@@ -1,0 +1,289 @@
+"""The streaming engine's generated row adders: one straight-line function per fact source.
+
+Feeding a fact row to the groups is the inner loop of :func:`propcrm.metrics.kpi.compute`, so
+each source's cohorts compile into one Python function (``_add(r)``) that
+
+* reads every grouping dimension and every column used more than once exactly once;
+* per cohort, skips the row when its cohort date is empty or outside the window, finds the
+  period key (cached per local day) and the group's slot list (created on first use);
+* updates the slots through a tree of nested ``if`` statements: the condition most slots share
+  is tested once and the slots needing it go inside its branch (greedily, level by level), so
+  a row that fails "not voided" skips every slot behind it at once.
+
+A conjunct implied by an enclosing one is dropped (``x == 'a'`` already means ``x is not None``:
+comparisons are false on nulls). :func:`simple_update` is the plain, one ``if`` per slot
+version the tests compare the generated code with. The source is generated from condition trees
+whose leaves are column names and literal values printed with ``repr()``, so it holds no caller
+code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from propcrm.metrics.kpi._conditions import All, Cmp, Cond, IsIn, NotNull, col_names, to_source
+from propcrm.metrics.kpi._engine import Slot
+from propcrm.metrics.kpi._periods import period_key
+
+__all__ = [
+    "CohortSlots",
+    "GroupMap",
+    "compile_adder",
+    "compile_maker",
+    "conjuncts",
+    "simple_update",
+]
+
+#: Group key (dimension values, then period key or ``None``) → the group's slot accumulators.
+GroupMap = dict[tuple[Any, ...], list[Any]]
+
+
+@attrs.frozen
+class CohortSlots:
+    """One cohort of a source: its date column, its slots and the groups they fill.
+
+    Attributes:
+        column: The cohort date column (epoch seconds).
+        slots: The slots filled per group.
+        groups: Group key → accumulators, filled in place by the adder.
+    """
+
+    column: str
+    slots: tuple[Slot, ...]
+    groups: GroupMap = attrs.field(eq=False)
+
+
+def conjuncts(cond: Cond) -> list[Cond]:
+    """The distinct conjuncts of a condition, nested ``All`` flattened, in order."""
+    out: list[Cond] = []
+    stack = [cond]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, All):
+            stack.extend(reversed(c.conds))
+        elif c not in out:
+            out.append(c)
+    return out
+
+
+def _implies(known: Cond, cond: Cond) -> bool:
+    """Whether ``known`` holding makes ``cond`` true (comparisons are false on nulls)."""
+    if known == cond:
+        return True
+    return (
+        isinstance(cond, NotNull)
+        and isinstance(known, Cmp | IsIn)
+        and known.column == cond.column
+        and (not isinstance(known, IsIn) or bool(known.values))
+    )
+
+
+def _shared_lists(slots: Sequence[Slot]) -> dict[int, int]:
+    """Median and P90 slots of the same rows share one value list: slot → the list's slot."""
+    first: dict[tuple[str | None, tuple[Cond, ...]], int] = {}
+    out: dict[int, int] = {}
+    for i, s in enumerate(slots):
+        if s.stat in ("median", "p90"):
+            out[i] = first.setdefault((s.column, tuple(conjuncts(s.cond))), i)
+    return out
+
+
+def compile_maker(slots: Sequence[Slot]) -> Callable[[], list[Any]]:
+    """A function returning a fresh accumulator list for one group of ``slots``.
+
+    Counts and sums start at 0, medians and P90s at an empty list; slots sharing a value list
+    point at the same list object.
+    """
+    shared = _shared_lists(slots)
+    init = [
+        "[]" if shared.get(i) == i else ("None" if i in shared else "0") for i in range(len(slots))
+    ]
+    lines = ["def _make():", f"    a = [{', '.join(init)}]"]
+    lines += [f"    a[{i}] = a[{j}]" for i, j in shared.items() if i != j]
+    lines.append("    return a")
+    return _run(lines, {})["_make"]  # type: ignore[no-any-return]
+
+
+@attrs.frozen
+class _Action:
+    """One slot update: ``a[index] += 1``, ``a[index] += value`` or ``a[index].append(value)``."""
+
+    index: int
+    stat: str
+    column: str | None
+
+
+@attrs.frozen
+class _Branch:
+    """``if cond:`` around updates and further branches."""
+
+    cond: Cond
+    body: tuple[_Action | _Branch, ...]
+
+
+def _actions(slots: Sequence[Slot]) -> list[tuple[list[Cond], _Action]]:
+    shared = _shared_lists(slots)
+    out = []
+    for i, s in enumerate(slots):
+        if shared.get(i, i) != i:
+            continue  # the first slot sharing the list appends for both
+        stat = "count" if s.stat == "nonnull" else s.stat
+        out.append((conjuncts(s.cond), _Action(i, stat, s.column)))
+    return out
+
+
+def _tree(
+    items: list[tuple[list[Cond], _Action]], known: tuple[Cond, ...] = ()
+) -> tuple[_Action | _Branch, ...]:
+    """Nest updates under their conditions, the most shared condition first."""
+    todo = []
+    body: list[_Action | _Branch] = []
+    for conds, action in items:
+        left = [c for c in conds if not any(_implies(k, c) for k in known)]
+        if left:
+            todo.append((left, action))
+        else:
+            body.append(action)
+    while todo:
+        counts: dict[Cond, int] = {}
+        for conds, _ in todo:
+            for c in conds:
+                counts[c] = counts.get(c, 0) + 1
+        best = max(counts, key=counts.__getitem__)  # the first of the most shared
+        inside = [(conds, action) for conds, action in todo if best in conds]
+        todo = [(conds, action) for conds, action in todo if best not in conds]
+        body.append(_Branch(best, _tree(inside, (*known, best))))
+    return tuple(body)
+
+
+def _count_columns(body: Sequence[_Action | _Branch], counts: dict[str, int]) -> None:
+    for node in body:
+        if isinstance(node, _Branch):
+            # An order comparison reads its column twice (``x is not None and x > 0``).
+            twice = isinstance(node.cond, Cmp) and node.cond.op != "=="
+            for c in col_names(node.cond):
+                counts[c] = counts.get(c, 0) + 1 + twice
+            _count_columns(node.body, counts)
+        elif node.stat != "count" and node.column is not None:
+            counts[node.column] = counts.get(node.column, 0) + 1
+
+
+def _emit(
+    body: Sequence[_Action | _Branch], refs: dict[str, str], indent: str, lines: list[str]
+) -> None:
+    def value(column: str | None) -> str:
+        assert column is not None
+        return refs.get(column) or f"r[{column!r}]"
+
+    for node in body:
+        if isinstance(node, _Action):
+            if node.stat == "count":
+                lines.append(f"{indent}a[{node.index}] += 1")
+            elif node.stat == "sum":
+                lines.append(f"{indent}a[{node.index}] += {value(node.column)}")
+            else:
+                lines.append(f"{indent}a[{node.index}].append({value(node.column)})")
+            continue
+        # A chain of single branches becomes one ``if a and b:``.
+        conds = [node.cond]
+        inner = node.body
+        while len(inner) == 1 and isinstance(inner[0], _Branch):
+            conds.append(inner[0].cond)
+            inner = inner[0].body
+        test = " and ".join(to_source(c, refs=refs) for c in conds)
+        lines.append(f"{indent}if {test}:")
+        _emit(inner, refs, indent + "    ", lines)
+
+
+def compile_adder(
+    cohorts: Sequence[CohortSlots],
+    *,
+    dims: Sequence[str],
+    period: str | None,
+    offset_seconds: int,
+    bounds: tuple[int, int] | None,
+) -> tuple[Callable[[dict[str, Any]], None], str]:
+    """The row adder of one source's cohorts, and its source text.
+
+    Args:
+        cohorts: The source's cohorts.
+        dims: The fact columns grouped by, in order.
+        period: Period of the cohort date to group by, or ``None``.
+        offset_seconds: Local time offset for periods.
+        bounds: Epoch-second window ``[start, end)`` of the cohort date, or ``None``.
+    """
+    trees = [_tree(_actions(c.slots)) for c in cohorts]
+    counts: dict[str, int] = {}
+    for tree in trees:
+        _count_columns(tree, counts)
+    refs: dict[str, str] = {}
+    lines = ["def _add(r):"]
+    keys = []
+    for i, d in enumerate(dims):
+        # Not every source carries every dimension (checked apart): a missing one is null.
+        lines.append(f"    d{i} = r.get({d!r})")
+        keys.append(f"d{i}")
+    for column in dict.fromkeys(c.column for c in cohorts):
+        refs[column] = f"t{len(refs)}"
+        lines.append(f"    {refs[column]} = r[{column!r}]")
+    for column in sorted(c for c, n in counts.items() if n > 1 and c not in refs):
+        refs[column] = f"v{len(refs)}"
+        lines.append(f"    {refs[column]} = r[{column!r}]")
+    namespace: dict[str, Any] = {"_pk": period_key, "_day_keys": {}}
+    for n, (cohort, tree) in enumerate(zip(cohorts, trees, strict=True)):
+        namespace[f"_groups{n}"] = cohort.groups
+        namespace[f"_make{n}"] = compile_maker(cohort.slots)
+        t = refs[cohort.column]
+        test = f"{t} is not None"
+        if bounds is not None:
+            test += f" and {bounds[0]!r} <= {t} < {bounds[1]!r}"
+        lines.append(f"    if {test}:")
+        if period is None:
+            key = f"({', '.join([*keys, 'None'])},)"
+        else:
+            lines += [
+                f"        day = ({t} + {offset_seconds!r}) // 86400",
+                "        p = _day_keys.get(day)",
+                "        if p is None:",
+                f"            p = _day_keys[day] = _pk({t}, {period!r}, {offset_seconds!r})",
+            ]
+            key = f"({', '.join([*keys, 'p'])},)"
+        lines += [
+            f"        key = {key}",
+            f"        a = _groups{n}.get(key)",
+            "        if a is None:",
+            f"            a = _groups{n}[key] = _make{n}()",
+        ]
+        _emit(tree, refs, "        ", lines)
+    if len(lines) == 1:
+        lines.append("    pass")
+    source = "\n".join(lines)
+    return _run(lines, namespace)["_add"], source
+
+
+def simple_update(slots: Sequence[Slot]) -> Callable[[dict[str, Any], list[Any]], None]:
+    """The obviously right update of one group's accumulators: one ``if`` per slot.
+
+    Reads the row through ``r[column]`` everywhere; the tests check the generated adders
+    against it.
+    """
+    shared = _shared_lists(slots)
+    lines = ["def _update(r, a):"]
+    for i, s in enumerate(slots):
+        test = to_source(s.cond)
+        if s.stat in ("count", "nonnull"):
+            lines.append(f"    if {test}: a[{i}] += 1")
+        elif s.stat == "sum":
+            lines.append(f"    if {test}: a[{i}] += r[{s.column!r}]")
+        elif shared[i] == i:
+            lines.append(f"    if {test}: a[{i}].append(r[{s.column!r}])")
+    lines.append("    return None")
+    return _run(lines, {})["_update"]  # type: ignore[no-any-return]
+
+
+def _run(lines: list[str], namespace: dict[str, Any]) -> dict[str, Any]:
+    exec(compile("\n".join(lines), "<propcrm-kpi>", "exec"), namespace)
+    return namespace
