@@ -173,16 +173,19 @@ def stream_records(
 
 
 def _imaginary(instant: datetime) -> bool:
-    """Whether a wall time falls in a DST gap (it names no real instant).
+    """Whether a wall time falls in a DST gap (it names no real instant) or fold (it names two).
 
-    Python compares such a time unequal to every datetime of another zone, so no store can
-    return a value equal to it; the histories a store is tested with avoid them.
+    Python (PEP 495) compares such a time unequal to every datetime of another zone, even the
+    same instant in UTC, so no store can return a value equal to it; the histories a store is
+    tested with avoid them.
     """
     zone = instant.tzinfo
     if zone is None:
         return False
     back = instant.astimezone(timezone.utc).astimezone(zone)
-    return back.replace(tzinfo=None) != instant.replace(tzinfo=None)
+    if back.replace(tzinfo=None) != instant.replace(tzinfo=None):
+        return True  # a gap
+    return instant.replace(fold=1 - instant.fold).utcoffset() != instant.utcoffset()  # a fold
 
 
 def _unique(stem: str) -> str:
