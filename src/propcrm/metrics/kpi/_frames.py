@@ -27,6 +27,7 @@ from propcrm.metrics.kpi._engine import (
 )
 from propcrm.metrics.kpi._facts import DIMENSIONS
 from propcrm.metrics.kpi._frame_ranked import polars_quantiles
+from propcrm.metrics.kpi._frame_sql import duckdb_cohort
 from propcrm.metrics.kpi._periods import with_period
 
 __all__ = ["compute_frame", "frame_slots", "rows_to_frame", "values_to_frame"]
@@ -152,6 +153,17 @@ def frame_slots(
     for (src, column), slots in plan.slots.items():
         if src != source:
             continue
+        if df.implementation.is_duckdb():
+            by_sql = duckdb_cohort(
+                df.to_native(), slots, column, dims, period, utc_offset_hours * 3600, bounds
+            )
+            if by_sql is not None:
+                out[(src, column)] = {
+                    tuple(_key(v, k == len(dims)) for k, v in enumerate(key))
+                    + ((None,) if period is None else ()): values
+                    for key, values in by_sql
+                }
+                continue
         rows = df.filter(~nw.col(column).is_null())
         if bounds is not None:
             rows = rows.filter((nw.col(column) >= bounds[0]) & (nw.col(column) < bounds[1]))
