@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
+from itertools import takewhile
 from typing import Any
 
 import attrs
@@ -194,17 +195,135 @@ _VALUES: dict[object, str] = {
     member: member.value for enum in (TicketKind, Channel, Priority, Severity) for member in enum
 }
 _DEFAULT_OPTIONS = FactOptions()
+#: Later than any event: the as-of limit when there is none, so the fold tests one integer.
+_NEVER = 1 << 62
+
+#: What :func:`fold_history` returns, in order: the state a ticket's events fold into.
+FOLD_FIELDS: tuple[str, ...] = (
+    "ticket_id",
+    "kind",
+    "channel",
+    "priority",
+    "severity",
+    "category",
+    "category_class",
+    "category_discipline",
+    "scope",
+    "location",
+    "party",
+    "assignee",
+    "status",
+    "invalid",
+    "received",
+    "first_response",
+    "dispatched",
+    "accepted",
+    "arrived",
+    "first_completed",
+    "completed",
+    "closed",
+    "first_revisit",
+    "revisited",
+    "follow_up",
+    "rework_gap",
+    "reopens",
+    "abnormal",
+    "rank",
+    "revisits",
+    "satisfied",
+    "age",
+    "since_follow_up",
+    "first_response_bs",
+    "handoff_bs",
+    "resolution_bs",
+    "sla",
+)
+
+#: Each fact column as a Python expression over :data:`FOLD_FIELDS` (and ``_VALUES``, the
+#: enums' wire values). :func:`ticket_facts` evaluates them all; the streaming engine only
+#: the columns its KPIs read.
+FACT_EXPRESSIONS: dict[str, str] = {
+    "ticket_id": "ticket_id",
+    "kind": "_VALUES[kind]",
+    "channel": "_VALUES[channel]",
+    "priority": "_VALUES[priority]",
+    "severity": "_VALUES[severity]",
+    "category": "category",
+    "category_class": "category_class",
+    "category_discipline": "category_discipline",
+    "company": "scope.company_id",
+    "service_centre": "scope.service_centre_id",
+    "project": "scope.project_id",
+    "building": "None if location is None else location.building_id",
+    "responsible_party": "party",
+    # Contractors are the general contractor and the sub-contractor parties.
+    "contractor": (
+        "party if party is not None and (party == 'GC' or party.startswith('SUB-')) else None"
+    ),
+    "assignee": "assignee",
+    "status": "status",
+    "is_open": "status != 'closed' and status != 'voided' and status != 'merged'",
+    "voided": "status == 'voided'",
+    "merged": "status == 'merged'",
+    "invalid": "invalid",
+    "received_at": "received",
+    "first_response_at": "first_response",
+    "dispatched_at": "dispatched",
+    "accepted_at": "accepted",
+    "arrived_at": "arrived",
+    "first_completed_at": "first_completed",
+    "completed_at": "completed",
+    "closed_at": "closed",
+    "first_revisit_at": "first_revisit",
+    "revisited_at": "revisited",
+    "last_follow_up_at": "follow_up",
+    "first_response_s": "None if first_response is None else first_response - received",
+    "handoff_s": (
+        "(None if accepted is None else accepted - received) if dispatched is None"
+        " else dispatched - received"
+    ),
+    "resolution_s": "None if completed is None else completed - received",
+    "first_response_bs": "first_response_bs",
+    "handoff_bs": "handoff_bs",
+    "resolution_bs": "resolution_bs",
+    "revisit_delay_s": (
+        "None if revisited is None or completed is None or revisited < completed"
+        " else revisited - completed"
+    ),
+    "rework_gap_s": "rework_gap",
+    "reopen_count": "reopens",
+    "abnormal_close": "abnormal and closed is not None",
+    "escalation_rank": "rank",
+    "revisit_count": "revisits",
+    "revisit_satisfied": "satisfied",
+    "age_s": "age",
+    "since_follow_up_s": "since_follow_up",
+    **{c: f"None if sla is None else sla[{c!r}]" for c in _SLA_COLUMNS},
+}
 
 
-def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -> Row:
-    """Fold one ticket's events into its fact row.
+def null_columns(options: FactOptions) -> frozenset[str]:
+    """The fact columns that are empty in every row under ``options``."""
+    out: set[str] = set()
+    if options.calendar is None:
+        out |= {"first_response_bs", "handoff_bs", "resolution_bs"}
+    if options.policies is None:
+        out |= set(_SLA_COLUMNS)
+    if options.as_of is None:
+        out |= {"age_s", "since_follow_up_s"}
+    return frozenset(out)
+
+
+def fold_history(history: Sequence[Event], options: FactOptions) -> tuple[Any, ...]:
+    """Fold one ticket's events into the values named by :data:`FOLD_FIELDS`.
 
     Raises:
         ValidationError: The history is empty or does not start with ``ticket_received``.
     """
-    opts = _DEFAULT_OPTIONS if options is None else options
+    opts = options
     as_of = opts.as_of
     limit = None if as_of is None else _ts(as_of)
+    stop = _NEVER if limit is None else limit
     it = iter(history)
     first = next(it, None)
     if first is None or not isinstance(first.payload, e.TicketReceived):
@@ -243,9 +362,7 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
     reopens = revisits = rank = 0
     abnormal = invalid = False
     satisfied: bool | None = None
-    keep = opts.policies is not None
-    used: list[Event] = [first]
-    last = first
+    stopped_at: Event | None = None
     for event in it:
         at = event.occurred_at
         if at.tzinfo is not zone:
@@ -255,11 +372,9 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
         t = d.days * 86400 + d.seconds
         if t < 0 and d.microseconds:
             t += 1
-        if limit is not None and t > limit:
+        if t > stop:
+            stopped_at = event
             break
-        if keep:
-            used.append(event)
-            last = event
         p = event.payload
         kind = p.event_type
         # Most frequent first: the chain is walked once per event.
@@ -349,7 +464,6 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
     else:
         category_class, category_discipline = (opts.rollup or _split_rollup)(category)
     is_open = status != "closed" and status != "voided" and status != "merged"
-    handoff_at = dispatched if dispatched is not None else accepted
     if limit is not None and is_open:
         age: int | None = limit - received
         since_follow_up: int | None = limit - max(received, follow_up or received)
@@ -358,77 +472,83 @@ def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -
     cal = opts.calendar
     business: list[int | None] = [None, None, None]
     if cal is not None:
+        handoff_at = dispatched if dispatched is not None else accepted
         for i, end in enumerate((first_response, handoff_at, completed)):
             if end is not None:
                 end_dt = start + timedelta(seconds=end - received)
                 business[i] = int(cal.elapsed(start, end_dt).total_seconds())
-    sla: dict[str, str | None] = dict.fromkeys(_SLA_COLUMNS)
+    sla: dict[str, str | None] | None = None
     if opts.policies is not None:
-        at = as_of if as_of is not None else last.occurred_at
+        # The SLA engine reads the events the fold used: the history up to the as-of instant.
+        used = list(takewhile(lambda event: event is not stopped_at, history))
+        at = as_of if as_of is not None else used[-1].occurred_at
         report = evaluate(used, opts.policies, at, calendars=opts.calendars)
+        sla = dict.fromkeys(_SLA_COLUMNS)
         for state in report.targets:
             key = f"sla_{state.target.value}"
             if sla[key] is None:
                 sla[key] = state.status.value
-    scope = p0.scope
-    loc = p0.location
-    # One dict display, in FACT_COLUMNS order.
-    return {
-        "ticket_id": first.ticket_id,
-        "kind": _VALUES[kind_],
-        "channel": _VALUES[p0.channel],
-        "priority": _VALUES[priority],
-        "severity": _VALUES[severity],
-        "category": category,
-        "category_class": category_class,
-        "category_discipline": category_discipline,
-        "company": scope.company_id,
-        "service_centre": scope.service_centre_id,
-        "project": scope.project_id,
-        "building": loc.building_id if loc is not None else None,
-        "responsible_party": party,
-        # Contractors are the general contractor and the sub-contractor parties.
-        "contractor": (
-            party if party is not None and (party == "GC" or party.startswith("SUB-")) else None
-        ),
-        "assignee": assignee,
-        "status": status,
-        "is_open": is_open,
-        "voided": status == "voided",
-        "merged": status == "merged",
-        "invalid": invalid,
-        "received_at": received,
-        "first_response_at": first_response,
-        "dispatched_at": dispatched,
-        "accepted_at": accepted,
-        "arrived_at": arrived,
-        "first_completed_at": first_completed,
-        "completed_at": completed,
-        "closed_at": closed,
-        "first_revisit_at": first_revisit,
-        "revisited_at": revisited,
-        "last_follow_up_at": follow_up,
-        "first_response_s": None if first_response is None else first_response - received,
-        "handoff_s": None if handoff_at is None else handoff_at - received,
-        "resolution_s": None if completed is None else completed - received,
-        "first_response_bs": business[0],
-        "handoff_bs": business[1],
-        "resolution_bs": business[2],
-        "revisit_delay_s": (
-            None
-            if revisited is None or completed is None or revisited < completed
-            else revisited - completed
-        ),
-        "rework_gap_s": rework_gap,
-        "reopen_count": reopens,
-        "abnormal_close": abnormal and closed is not None,
-        "escalation_rank": rank,
-        "revisit_count": revisits,
-        "revisit_satisfied": satisfied,
-        "age_s": age,
-        "since_follow_up_s": since_follow_up,
-        **sla,
-    }
+    return (
+        first.ticket_id,
+        kind_,
+        p0.channel,
+        priority,
+        severity,
+        category,
+        category_class,
+        category_discipline,
+        p0.scope,
+        p0.location,
+        party,
+        assignee,
+        status,
+        invalid,
+        received,
+        first_response,
+        dispatched,
+        accepted,
+        arrived,
+        first_completed,
+        completed,
+        closed,
+        first_revisit,
+        revisited,
+        follow_up,
+        rework_gap,
+        reopens,
+        abnormal,
+        rank,
+        revisits,
+        satisfied,
+        age,
+        since_follow_up,
+        business[0],
+        business[1],
+        business[2],
+        sla,
+    )
+
+
+def _row_builder() -> Callable[..., Row]:
+    """``(*fold) -> row``: every fact column, in ``FACT_COLUMNS`` order, from the fold."""
+    items = ", ".join(f"{name!r}: {FACT_EXPRESSIONS[name]}" for name in FACT_COLUMNS)
+    source = f"def _row({', '.join(FOLD_FIELDS)}):\n    return {{{items}}}"
+    namespace: dict[str, Any] = {"_VALUES": _VALUES}
+    # Generated from the constant expressions above only.
+    exec(compile(source, "<propcrm-facts>", "exec"), namespace)
+    return namespace["_row"]  # type: ignore[no-any-return]
+
+
+_ROW = _row_builder()
+
+
+def ticket_facts(history: Sequence[Event], options: FactOptions | None = None) -> Row:
+    """Fold one ticket's events into its fact row.
+
+    Raises:
+        ValidationError: The history is empty or does not start with ``ticket_received``.
+    """
+    return _ROW(*fold_history(history, _DEFAULT_OPTIONS if options is None else options))
 
 
 def iter_facts(

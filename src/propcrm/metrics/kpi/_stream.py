@@ -26,7 +26,12 @@ from propcrm.metrics.kpi._engine import (
     window_bounds,
 )
 from propcrm.metrics.kpi._facts import DIMENSIONS, FactOptions, Row, iter_facts, survey_facts
-from propcrm.metrics.kpi._stream_compile import CohortSlots, GroupMap, compile_adder
+from propcrm.metrics.kpi._stream_compile import (
+    CohortSlots,
+    GroupMap,
+    compile_adder,
+    compile_history_adder,
+)
 from propcrm.model import SurveyDefinition, SurveyResponse
 from propcrm.workflow import Event
 
@@ -65,15 +70,19 @@ class Accumulator:
             by_source.setdefault(source, []).append(
                 CohortSlots(column, slots, self.groups[(source, column)])
             )
-        bounds = window_bounds(window, utc_offset_hours)
+        self._tickets = by_source.get("tickets", [])
+        self._dims = [DIMENSIONS[g] for g in group_by]
+        self._period = period
+        self._offset = utc_offset_hours * 3600
+        self._bounds = window_bounds(window, utc_offset_hours)
         self._adders: dict[str, Callable[[Row], None]] = {}
         for source, cohorts in by_source.items():
             self._adders[source], _ = compile_adder(
                 cohorts,
-                dims=[DIMENSIONS[g] for g in group_by],
+                dims=self._dims,
                 period=period,
-                offset_seconds=utc_offset_hours * 3600,
-                bounds=bounds,
+                offset_seconds=self._offset,
+                bounds=self._bounds,
             )
 
     def adder(self, source: str = "tickets") -> Callable[[Row], None]:
@@ -83,6 +92,34 @@ class Accumulator:
     def add(self, row: Row, source: str = "tickets") -> None:
         """Count one fact row in its groups."""
         self._adders.get(source, _ignore)(row)
+
+    def add_histories(
+        self, histories: Iterable[Sequence[Event]], options: FactOptions | None = None
+    ) -> None:
+        """Fold ticket histories and count them, as ``add`` of their fact rows would.
+
+        The fast path of :func:`compute`: no fact row is built, only the columns the plan
+        reads are evaluated (see :func:`compile_history_adder`). Tickets received after
+        ``options.as_of`` are skipped, as :func:`iter_facts` does.
+
+        Raises:
+            ValidationError: A history does not start with ``ticket_received``.
+        """
+        opts = options or FactOptions()
+        compiled = compile_history_adder(
+            self._tickets,
+            dims=self._dims,
+            period=self._period,
+            offset_seconds=self._offset,
+            bounds=self._bounds,
+            options=opts,
+        )
+        if compiled is None:
+            add = self.adder("tickets")
+            for row in iter_facts(histories, opts):
+                add(row)
+        else:
+            compiled[0](histories)
 
     def slots(self) -> dict[tuple[str, str], dict[tuple[Any, ...], list[float | None]]]:
         """The slot values per group: medians and P90s computed from the kept values."""
@@ -136,7 +173,30 @@ def compute_facts(
     add = acc.adder("tickets")
     for row in rows:
         add(row)
-    sources: dict[str, Iterable[Row]] = {"surveys": survey_rows, **(source_rows or {})}
+    return _finish(
+        plan,
+        acc,
+        {"surveys": survey_rows, **(source_rows or {})},
+        group_by=group_by,
+        period=period,
+        households=households,
+        targets=targets,
+        window=window,
+    )
+
+
+def _finish(
+    plan: Plan,
+    acc: Accumulator,
+    sources: Mapping[str, Iterable[Row]],
+    *,
+    group_by: Sequence[str],
+    period: str | None,
+    households: Households | None,
+    targets: Mapping[str, float] | None,
+    window: tuple[date, date] | None,
+) -> tuple[KpiValue, ...]:
+    """Count the other sources' rows, then turn the slots into KPI values."""
     for source, more in sources.items():
         it = iter(more)
         first = next(it, None)
@@ -195,16 +255,18 @@ def compute(
     Raises:
         ValidationError: Unknown dimension or period, an empty window, a bad history.
     """
-    rows = iter_facts(histories, options)
-    return compute_facts(
-        rows,
-        definitions=definitions,
-        extra=extra,
-        survey_rows=survey_facts(surveys, survey_definitions, utc_offset_hours=utc_offset_hours),
+    plan = make_plan(resolve_definitions(definitions, extra))
+    acc = Accumulator(
+        plan, group_by=group_by, period=period, utc_offset_hours=utc_offset_hours, window=window
+    )
+    acc.add_histories(histories, options)
+    return _finish(
+        plan,
+        acc,
+        {"surveys": survey_facts(surveys, survey_definitions, utc_offset_hours=utc_offset_hours)},
         group_by=group_by,
         period=period,
         households=households,
         targets=targets,
         window=window,
-        utc_offset_hours=utc_offset_hours,
     )

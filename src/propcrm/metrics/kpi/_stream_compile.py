@@ -19,19 +19,40 @@ code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
 
-from propcrm.metrics.kpi._conditions import All, Cmp, Cond, IsIn, NotNull, col_names, to_source
+from propcrm.metrics.kpi._conditions import (
+    All,
+    AnyOf,
+    Cmp,
+    Cond,
+    IsIn,
+    IsNull,
+    Not,
+    NotNull,
+    col_names,
+    to_source,
+)
 from propcrm.metrics.kpi._engine import Slot
+from propcrm.metrics.kpi._facts import (
+    _VALUES,
+    FACT_EXPRESSIONS,
+    FOLD_FIELDS,
+    FactOptions,
+    fold_history,
+    null_columns,
+)
 from propcrm.metrics.kpi._periods import period_key
+from propcrm.workflow import Event
 
 __all__ = [
     "CohortSlots",
     "GroupMap",
     "compile_adder",
+    "compile_history_adder",
     "compile_maker",
     "conjuncts",
     "simple_update",
@@ -124,14 +145,20 @@ class _Branch:
     body: tuple[_Action | _Branch, ...]
 
 
-def _actions(slots: Sequence[Slot]) -> list[tuple[list[Cond], _Action]]:
+def _actions(
+    slots: Sequence[Slot], nulls: frozenset[str] = frozenset()
+) -> list[tuple[list[Cond], _Action]]:
+    """Each slot's update and the conjuncts it needs (none can hold on a ``nulls`` column)."""
     shared = _shared_lists(slots)
     out = []
     for i, s in enumerate(slots):
         if shared.get(i, i) != i:
             continue  # the first slot sharing the list appends for both
+        cond = _given_nulls(s.cond, nulls) if nulls else s.cond
+        if cond is False:
+            continue
         stat = "count" if s.stat == "nonnull" else s.stat
-        out.append((conjuncts(s.cond), _Action(i, stat, s.column)))
+        out.append(([] if cond is True else conjuncts(cond), _Action(i, stat, s.column)))
     return out
 
 
@@ -198,6 +225,74 @@ def _emit(
         _emit(inner, refs, indent + "    ", lines)
 
 
+def _given_nulls(cond: Cond, nulls: frozenset[str]) -> Cond | bool:
+    """``cond`` when the ``nulls`` columns are empty: decided (True/False) or simplified."""
+    if isinstance(cond, Cmp | IsIn | NotNull):
+        return False if cond.column in nulls else cond
+    if isinstance(cond, IsNull):
+        return True if cond.column in nulls else cond
+    if isinstance(cond, Not):
+        inner = _given_nulls(cond.cond, nulls)
+        return (not inner) if isinstance(inner, bool) else Not(inner)
+    parts = [_given_nulls(c, nulls) for c in cond.conds]
+    if isinstance(cond, All):
+        if any(p is False for p in parts):
+            return False
+        kept = [p for p in parts if not isinstance(p, bool)]
+        return All(kept) if kept else True
+    if any(p is True for p in parts):
+        return True
+    kept = [p for p in parts if not isinstance(p, bool)]
+    return AnyOf(kept) if kept else False
+
+
+def _cohort_lines(
+    cohorts: Sequence[CohortSlots],
+    trees: Sequence[tuple[_Action | _Branch, ...]],
+    refs: dict[str, str],
+    keys: Sequence[str],
+    *,
+    period: str | None,
+    offset_seconds: int,
+    bounds: tuple[int, int] | None,
+    indent: str,
+    namespace: dict[str, Any],
+) -> list[str]:
+    """Per cohort: find the group of the row (if its date counts) and update its slots.
+
+    The group is made even when no slot counts the row: it still has its KPI values (zeros).
+    """
+    lines: list[str] = []
+    namespace.update(_pk=period_key, _day_keys={})
+    inner = indent + "    "
+    for n, (cohort, tree) in enumerate(zip(cohorts, trees, strict=True)):
+        namespace[f"_groups{n}"] = cohort.groups
+        namespace[f"_make{n}"] = compile_maker(cohort.slots)
+        t = refs[cohort.column]
+        test = f"{t} is not None"
+        if bounds is not None:
+            test += f" and {bounds[0]!r} <= {t} < {bounds[1]!r}"
+        lines.append(f"{indent}if {test}:")
+        if period is None:
+            key = f"({', '.join([*keys, 'None'])},)"
+        else:
+            lines += [
+                f"{inner}day = ({t} + {offset_seconds!r}) // 86400",
+                f"{inner}p = _day_keys.get(day)",
+                f"{inner}if p is None:",
+                f"{inner}    p = _day_keys[day] = _pk({t}, {period!r}, {offset_seconds!r})",
+            ]
+            key = f"({', '.join([*keys, 'p'])},)"
+        lines += [
+            f"{inner}key = {key}",
+            f"{inner}a = _groups{n}.get(key)",
+            f"{inner}if a is None:",
+            f"{inner}    a = _groups{n}[key] = _make{n}()",
+        ]
+        _emit(tree, refs, inner, lines)
+    return lines
+
+
 def compile_adder(
     cohorts: Sequence[CohortSlots],
     *,
@@ -232,36 +327,91 @@ def compile_adder(
     for column in sorted(c for c, n in counts.items() if n > 1 and c not in refs):
         refs[column] = f"v{len(refs)}"
         lines.append(f"    {refs[column]} = r[{column!r}]")
-    namespace: dict[str, Any] = {"_pk": period_key, "_day_keys": {}}
-    for n, (cohort, tree) in enumerate(zip(cohorts, trees, strict=True)):
-        namespace[f"_groups{n}"] = cohort.groups
-        namespace[f"_make{n}"] = compile_maker(cohort.slots)
-        t = refs[cohort.column]
-        test = f"{t} is not None"
-        if bounds is not None:
-            test += f" and {bounds[0]!r} <= {t} < {bounds[1]!r}"
-        lines.append(f"    if {test}:")
-        if period is None:
-            key = f"({', '.join([*keys, 'None'])},)"
-        else:
-            lines += [
-                f"        day = ({t} + {offset_seconds!r}) // 86400",
-                "        p = _day_keys.get(day)",
-                "        if p is None:",
-                f"            p = _day_keys[day] = _pk({t}, {period!r}, {offset_seconds!r})",
-            ]
-            key = f"({', '.join([*keys, 'p'])},)"
-        lines += [
-            f"        key = {key}",
-            f"        a = _groups{n}.get(key)",
-            "        if a is None:",
-            f"            a = _groups{n}[key] = _make{n}()",
-        ]
-        _emit(tree, refs, "        ", lines)
-    if len(lines) == 1:
-        lines.append("    pass")
+    namespace: dict[str, Any] = {}
+    lines += _cohort_lines(
+        cohorts,
+        trees,
+        refs,
+        keys,
+        period=period,
+        offset_seconds=offset_seconds,
+        bounds=bounds,
+        indent="    ",
+        namespace=namespace,
+    )
+    lines.append("    return None")
     source = "\n".join(lines)
     return _run(lines, namespace)["_add"], source
+
+
+def compile_history_adder(
+    cohorts: Sequence[CohortSlots],
+    *,
+    dims: Sequence[str],
+    period: str | None,
+    offset_seconds: int,
+    bounds: tuple[int, int] | None,
+    options: FactOptions,
+) -> tuple[Callable[[Iterable[Sequence[Event]]], None], str] | None:
+    """The ticket-history adder of the ticket cohorts, and its source text.
+
+    The generated ``_add_histories(histories)`` folds each history
+    (:func:`~propcrm.metrics.kpi._facts.fold_history`) and evaluates only the fact columns
+    the cohorts read (:data:`~propcrm.metrics.kpi._facts.FACT_EXPRESSIONS`), without building
+    a row. Columns that ``options`` leave empty in every row (no calendar: no business times;
+    no SLA policies: no SLA states; no as-of instant: no ages) are the constant ``None``, so
+    the slots that need them drop out of the code. Tickets received after ``options.as_of``
+    are skipped, as :func:`~propcrm.metrics.kpi.iter_facts` does.
+
+    Returns:
+        ``None`` when a cohort reads a column ticket facts do not have (a custom KPI's typo
+        then fails as it does on rows).
+    """
+    nulls = null_columns(options)
+    trees = [_tree(_actions(c.slots, nulls)) for c in cohorts]
+    counts: dict[str, int] = {}
+    for tree in trees:
+        _count_columns(tree, counts)
+    needed = [*dims, *(c.column for c in cohorts), *counts]
+    if any(c not in FACT_EXPRESSIONS for c in needed):
+        return None
+    fields = set(FOLD_FIELDS)
+    refs: dict[str, str] = {}
+    lines = [
+        "def _add_histories(histories):",
+        "    for h in histories:",
+        "        if not h:",
+        "            continue",
+    ]
+    if options.as_of is not None:
+        lines += ["        if h[0].occurred_at > _as_of:", "            continue"]
+    lines.append(f"        ({', '.join(FOLD_FIELDS)},) = _fold(h, _options)")
+    for column in dict.fromkeys(needed):
+        expr = "None" if column in nulls else FACT_EXPRESSIONS[column]
+        if expr in fields or expr == "None":
+            refs[column] = expr
+        else:
+            refs[column] = f"x{len(refs)}"
+            lines.append(f"        {refs[column]} = {expr}")
+    namespace: dict[str, Any] = {
+        "_fold": fold_history,
+        "_options": options,
+        "_as_of": options.as_of,
+        "_VALUES": _VALUES,
+    }
+    lines += _cohort_lines(
+        cohorts,
+        trees,
+        refs,
+        [refs[d] for d in dims],
+        period=period,
+        offset_seconds=offset_seconds,
+        bounds=bounds,
+        indent="        ",
+        namespace=namespace,
+    )
+    source = "\n".join(lines)
+    return _run(lines, namespace)["_add_histories"], source
 
 
 def simple_update(slots: Sequence[Slot]) -> Callable[[dict[str, Any], list[Any]], None]:
