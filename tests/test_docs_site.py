@@ -69,7 +69,7 @@ REFERENCE = {
     "stores.md": ("propcrm.stores", "propcrm.stores.sql", "propcrm.stores.helpers"),
     "plugins.md": ("propcrm.plugins", "propcrm.plugins.hookspecs"),
     "serialization.md": ("propcrm.serialization",),
-    "service.md": ("propcrm.service",),
+    "service.md": ("propcrm.service", "propcrm.aggregates"),
     "testing.md": (
         "propcrm.testing",
         "propcrm.testing.strategies",

@@ -11,9 +11,9 @@ import propcrm
 
 
 def test_every_re_exported_name_resolves_to_its_home() -> None:
-    from propcrm import errors, model, service, stores, workflow
+    from propcrm import aggregates, errors, model, service, stores, workflow
 
-    homes = (errors, model, service, stores, workflow)
+    homes = (aggregates, errors, model, service, stores, workflow)
     for name in propcrm.__all__:
         value = getattr(propcrm, name)
         if name in {"customers", "errors", "taxonomy"}:

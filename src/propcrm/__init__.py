@@ -10,6 +10,8 @@ The most used names are re-exported here; each subpackage documents its own:
 - :mod:`propcrm.stores`: memory and SQL stores behind one contract (``open_store``);
 - :mod:`propcrm.plugins`: the ``propcrm_*`` hooks and the plugin manager;
 - :mod:`propcrm.service`: ``TicketService``, the facade that loads, decides, saves and tells;
+- :mod:`propcrm.aggregates`: ``DeliveryService`` and ``ArchiveService``, delivery batches and
+  customer records kept in a store;
 - :mod:`propcrm.errors`: the exception hierarchy.
 """
 
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below load on first use (see ``__getattr__``)
     from propcrm import customers, errors, taxonomy
+    from propcrm.aggregates import ArchiveService, DeliveryService
     from propcrm.errors import (
         ConcurrencyError,
         DuplicateIntakeError,
@@ -53,9 +56,11 @@ if TYPE_CHECKING:  # the names below load on first use (see ``__getattr__``)
 
 __all__ = [
     "Actor",
+    "ArchiveService",
     "Channel",
     "ConcurrencyError",
     "CustomerRef",
+    "DeliveryService",
     "DuplicateIntakeError",
     "Event",
     "InvalidTransitionError",
@@ -130,6 +135,7 @@ _HOMES = {
         "propcrm.model",
     ),
     "TicketService": "propcrm.service",
+    **dict.fromkeys(["ArchiveService", "DeliveryService"], "propcrm.aggregates"),
     **dict.fromkeys(["MemoryStore", "Store", "TicketQuery", "open_store"], "propcrm.stores"),
     **dict.fromkeys(
         ["Event", "Lifecycle", "LifecycleRules", "apply", "replay"], "propcrm.workflow"
