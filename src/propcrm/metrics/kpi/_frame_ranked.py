@@ -14,18 +14,28 @@ groups) returns ``None`` and the caller keeps the generic narwhals path.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from propcrm.metrics.calendar._sources import require_module
 
-__all__ = ["VALUE_BITS", "polars_quantiles", "sorted_group_quantiles"]
+__all__ = [
+    "NOT_COUNTED",
+    "VALUE_BITS",
+    "packed_quantiles",
+    "polars_quantiles",
+    "sorted_group_quantiles",
+]
 
 #: Bits of the packed key that hold a value (minus the column's minimum).
 VALUE_BITS = 40
 #: Group ids use the bits above, keeping the packed key a positive int64.
 _GROUP_LIMIT = 1 << (62 - VALUE_BITS)
 _GID = "__propcrm_group_id"
+#: Stands for "row not counted" in a packed column; sorts after every packed key.
+NOT_COUNTED = (1 << 63) - 1
 
 
 def _group_ids(pl: Any, groups: Any, keys: Sequence[str]) -> Any:
@@ -95,24 +105,66 @@ def polars_quantiles(
             return None
     n_groups = max(groups.height, 1)
     out: dict[str, list[Any]] = {k: groups[k].to_list() for k in keys}
-    for name, wanted in inputs.items():
-        low = bounds[f"{name}_min"]
-        if low is None:  # no row counts anywhere
-            for column, _ in wanted:
-                out[column] = [None] * n_groups
-            continue
-        packed_frame = frame.select(
-            (pl.col(_GID) * span + (pl.col(name).cast(pl.Int64) - low)).drop_nulls()
+    counted = [n for n in inputs if bounds[f"{n}_min"] is not None]
+    # Values as offsets from their column's minimum, -1 where a row does not count: no
+    # nulls, so numpy gets every column without a copy; one select works them out in parallel.
+    offsets = frame.select(
+        *((pl.col(n).cast(pl.Int64) - bounds[f"{n}_min"]).fill_null(-1).alias(n) for n in counted)
+    )
+    base = frame[_GID].to_numpy() * span
+    wanted = {n: inputs[n] for n in counted}
+    out.update(
+        packed_quantiles(
+            np,
+            base,
+            {n: offsets[n].to_numpy() for n in counted},
+            wanted,
+            {n: bounds[f"{n}_min"] for n in counted},
+            n_groups,
         )
+    )
+    for name, pairs in inputs.items():
+        if name not in wanted:  # no row counts anywhere
+            out.update({column: [None] * n_groups for column, _ in pairs})
+    return out
+
+
+def packed_quantiles(
+    np: Any,
+    base: Any,
+    offsets: Mapping[str, Any],
+    wanted: Mapping[str, Sequence[tuple[str, float]]],
+    lows: Mapping[str, int],
+    n_groups: int,
+) -> dict[str, list[Any]]:
+    """Quantile columns (one value or ``None`` per group id) from per-row offsets.
+
+    ``base`` holds each row's ``group id * 2**VALUE_BITS``; ``offsets[name]`` each row's value
+    minus ``lows[name]``, or -1 where the row does not count. Columns are sorted on parallel
+    threads (numpy releases the GIL while sorting).
+    """
+
+    def one(name: str) -> dict[str, list[Any]]:
+        offset = offsets[name]
+        packed = base + offset
+        packed[offset < 0] = NOT_COUNTED
         # numpy's sort of int64 is several times faster than Polars' here (SIMD quicksort).
-        packed = np.sort(packed_frame.to_series().to_numpy())
-        quantiles = sorted_group_quantiles(np, packed, span, [q for _, q in wanted], low)
-        present, values = quantiles
-        for (column, _), value in zip(wanted, values, strict=True):
+        packed.sort()
+        packed = packed[: np.searchsorted(packed, NOT_COUNTED)]
+        qs = [q for _, q in wanted[name]]
+        present, values = sorted_group_quantiles(np, packed, 1 << VALUE_BITS, qs, lows[name])
+        found: dict[str, list[Any]] = {}
+        for (column, _), value in zip(wanted[name], values, strict=True):
             column_values: list[Any] = [None] * n_groups
             for g, x in zip(present.tolist(), value.tolist(), strict=True):
                 column_values[g] = x
-            out[column] = column_values
+            found[column] = column_values
+        return found
+
+    out: dict[str, list[Any]] = {}
+    with ThreadPoolExecutor(max_workers=min(len(wanted), os.cpu_count() or 1) or 1) as pool:
+        for found in pool.map(one, list(wanted)):
+            out.update(found)
     return out
 
 
@@ -124,7 +176,7 @@ def sorted_group_quantiles(
     Returns the groups present (ascending) and, per ``q``, each group's linear-interpolated
     quantile of its values, computed with the same float operations as ``linear_quantile``.
     """
-    group = packed // span
+    group = packed >> (span.bit_length() - 1)  # span is a power of two
     starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
     lengths = np.diff(np.append(starts, len(packed)))
     present = group[starts]

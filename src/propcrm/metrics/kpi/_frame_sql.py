@@ -20,14 +20,12 @@ from typing import Any
 from propcrm.metrics.calendar._sources import require_module
 from propcrm.metrics.kpi._conditions import All, AnyOf, Cmp, Cond, IsIn, IsNull, Not, NotNull
 from propcrm.metrics.kpi._engine import Slot
-from propcrm.metrics.kpi._frame_ranked import VALUE_BITS, sorted_group_quantiles
+from propcrm.metrics.kpi._frame_ranked import VALUE_BITS, packed_quantiles
 
 __all__ = ["cond_sql", "duckdb_cohort", "period_sql"]
 
 _FEATURE = "computing KPIs on a dataframe"
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
-#: Stands for "row not counted" in a packed value column; sorts after every packed key.
-_NOT_COUNTED = (1 << 63) - 1
 
 
 def _ident(name: str) -> str:
@@ -198,20 +196,21 @@ def duckdb_cohort(
     # Each row's group: the position of its key hash among the groups' (a hash lookup).
     positions = pc.index_in(table["_h"], value_set=pa.array(hashes, type=pa.uint64()))
     base = positions.to_numpy().astype(np.int64) * span
-    for j in counted:
-        low = lows[j]
-        assert low is not None
-        offset = table[f"_v{j}"].to_numpy()
-        packed = base + offset
-        packed[offset < 0] = _NOT_COUNTED
-        packed.sort()
-        packed = packed[: np.searchsorted(packed, _NOT_COUNTED)]
-        qs = [(i, 0.5 if slots[i].stat == "median" else 0.9) for i in ranked]
-        qs = [(i, q) for i, q in qs if inputs[(slots[i].cond, slots[i].column)] == j]
-        present_groups, quantiles = sorted_group_quantiles(
-            np, packed, span, [q for _, q in qs], low
-        )
-        for (i, _), value in zip(qs, quantiles, strict=True):
-            for g, x in zip(present_groups.tolist(), value.tolist(), strict=True):
-                out[g][1][i] = x
+    wanted: dict[str, list[tuple[str, float]]] = {f"_v{j}": [] for j in counted}
+    for i in ranked:
+        j = inputs[(slots[i].cond, slots[i].column)]
+        if f"_v{j}" in wanted:
+            wanted[f"_v{j}"].append((f"_s{i}", 0.5 if slots[i].stat == "median" else 0.9))
+    found = packed_quantiles(
+        np,
+        base,
+        {name: table[name].to_numpy() for name in wanted},
+        wanted,
+        {f"_v{j}": lows[j] or 0 for j in counted},
+        len(out),
+    )
+    for column, values in found.items():
+        i = int(column[2:])
+        for g, x in enumerate(values):
+            out[g][1][i] = x
     return out
