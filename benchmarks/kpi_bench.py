@@ -6,7 +6,8 @@
 Ticket facts are generated deterministically (numpy, seed 7) as a PyArrow table with the
 fact columns the suite reads. Timed on the same table in the same run:
 
-* propcrm on Polars and on DuckDB (``compute_frame``: narwhals, one group-by per cohort);
+* propcrm on Polars and on DuckDB (``compute_frame``: narwhals, one group-by per cohort, with
+  the Polars and DuckDB fast paths; ``--compare-generic`` also times the narwhals-only path);
 * the peer: a hand-written pandas version of the same KPIs (conditions as numpy masks, one
   ``groupby`` per cohort with sum / median / quantile), on a frame converted beforehand;
 * the streaming engine (``compute``) over event histories built in memory (events/s).
@@ -283,8 +284,24 @@ def measured(fn: Callable[[], Any]) -> tuple[float, float, float, Any]:
     return time.perf_counter() - t, cpu_seconds() - c, before, out
 
 
-def split(native: Callable[[], Any]) -> list[tuple[str, float, float]]:
-    """Wall and CPU seconds of the counting KPIs alone and of the median/P90 KPIs alone."""
+class GenericPath:
+    """Within the block, ``compute_frame`` skips its Polars and DuckDB fast paths."""
+
+    def __enter__(self) -> None:
+        from propcrm.metrics.kpi import _frames
+
+        self.saved = (_frames.polars_quantiles, _frames.duckdb_cohort)
+        _frames.polars_quantiles = lambda *a, **k: None  # type: ignore[assignment]
+        _frames.duckdb_cohort = lambda *a, **k: None  # type: ignore[assignment]
+
+    def __exit__(self, *exc: object) -> None:
+        from propcrm.metrics.kpi import _frames
+
+        _frames.polars_quantiles, _frames.duckdb_cohort = self.saved
+
+
+def split(native: Callable[[], Any]) -> list[tuple[str, float, float, float]]:
+    """Wall s, CPU s and load of the counting KPIs alone and of the median/P90 KPIs alone."""
     from propcrm.metrics.kpi import compute_frame, kpi_definitions
 
     tickets = [d for d in kpi_definitions() if d.source.value == "tickets"]
@@ -294,12 +311,12 @@ def split(native: Callable[[], Any]) -> list[tuple[str, float, float]]:
     }
     out = []
     for name, defs in parts.items():
-        wall, cpu, _, _ = measured(
+        wall, cpu, before, _ = measured(
             lambda defs=defs: compute_frame(
                 native(), definitions=defs, group_by=("project",), period="month", as_records=True
             )
         )
-        out.append((f"{name} ({len(defs)} KPIs)", wall, cpu))
+        out.append((f"{name} ({len(defs)} KPIs)", wall, cpu, before))
     return out
 
 
@@ -310,6 +327,11 @@ def main() -> None:
     parser.add_argument("--histories", type=int, default=None)
     parser.add_argument("--stream-only", action="store_true")
     parser.add_argument("--split", action="store_true", help="also time counts and quantiles apart")
+    parser.add_argument(
+        "--compare-generic",
+        action="store_true",
+        help="also time the frame engines without their Polars/DuckDB fast paths (narwhals only)",
+    )
     args = parser.parse_args()
     n = args.n or (100_000 if args.quick else 10_000_000)
     n_hist = args.histories or (2_000 if args.quick else 20_000)
@@ -328,7 +350,7 @@ def main() -> None:
     print(f"generated {n:,} facts in {t_gen:.1f} s", flush=True)
     pdf = table.to_pandas()
     plf = pl.from_arrow(table)
-    options = {"group_by": ("project",), "period": "month", "as_records": True}
+    options: dict[str, Any] = {"group_by": ("project",), "period": "month", "as_records": True}
     t_pl, c_pl, l_pl, res_pl = measured(lambda: compute_frame(plf, **options))
     print(f"polars {t_pl:.2f} s (CPU {c_pl:.2f} s, load {l_pl:.1f})", flush=True)
     t_dd, c_dd, l_dd, res_dd = measured(lambda: compute_frame(duckdb.from_arrow(table), **options))
@@ -336,15 +358,26 @@ def main() -> None:
     t_pd, c_pd, l_pd, _ = measured(lambda: pandas_suite(pdf))
     print(f"pandas (hand-written) {t_pd:.2f} s (CPU {c_pd:.2f} s, load {l_pd:.1f})", flush=True)
     assert res_pl == res_dd, "Polars and DuckDB disagree"
-    parts: list[tuple[str, str, float, float]] = []
+    parts: list[tuple[str, str, float, float, float]] = []
+    engines: list[tuple[str, Callable[[], Any]]] = [
+        ("Polars", lambda: plf),
+        ("DuckDB", lambda: duckdb.from_arrow(table)),
+    ]
     if args.split:
-        for engine, native in (
-            ("Polars", lambda: plf),
-            ("DuckDB", lambda: duckdb.from_arrow(table)),
-        ):
-            for name, wall, cpu in split(native):
-                parts.append((engine, name, wall, cpu))
-                print(f"{engine} {name}: {wall:.2f} s (CPU {cpu:.2f} s)", flush=True)
+        for engine, native in engines:
+            for name, wall, cpu, before in split(native):
+                parts.append((engine, name, wall, cpu, before))
+                print(f"{engine} {name}: {wall:.2f} s (CPU {cpu:.2f} s, load {before:.1f})")
+    generic: list[tuple[str, float, float, float]] = []
+    if args.compare_generic:
+        with GenericPath():
+            for engine, native in engines:
+                wall, cpu, before, res = measured(
+                    lambda native=native: compute_frame(native(), **options)
+                )
+                assert res == res_pl, f"{engine}: the generic path disagrees with the fast path"
+                generic.append((engine, wall, cpu, before))
+                print(f"{engine} generic path: {wall:.2f} s (CPU {cpu:.2f} s, load {before:.1f})")
 
     l_st = load()
     fold_rate, t_fold, t_final = stream_rates(n_hist)
@@ -375,9 +408,18 @@ def main() -> None:
         lines += [
             "Where the time goes (the same engine on part of the suite):",
             "",
-            "| engine | KPIs | wall (s) | CPU (s) |",
-            "|---|---|---:|---:|",
-            *(f"| {e} | {name} | {w:.2f} | {c:.2f} |" for e, name, w, c in parts),
+            "| engine | KPIs | wall (s) | CPU (s) | load before |",
+            "|---|---|---:|---:|---:|",
+            *(f"| {e} | {name} | {w:.2f} | {c:.2f} | {b:.1f} |" for e, name, w, c, b in parts),
+            "",
+        ]
+    if generic:
+        lines += [
+            "The generic narwhals path (fast paths off), full suite, same facts, same results:",
+            "",
+            "| engine | wall (s) | CPU (s) | load before |",
+            "|---|---:|---:|---:|",
+            *(f"| {e} (generic) | {w:.2f} | {c:.2f} | {b:.1f} |" for e, w, c, b in generic),
             "",
         ]
     lines += [
@@ -392,6 +434,7 @@ def main() -> None:
         "",
         "Command: `python benchmarks/kpi_bench.py"
         + (" --split" if args.split else "")
+        + (" --compare-generic" if args.compare_generic else "")
         + (f" --histories {n_hist}" if args.histories else "")
         + "`",
     ]
