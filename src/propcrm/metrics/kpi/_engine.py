@@ -280,12 +280,6 @@ class KpiValue:
 GroupSlots = Mapping[tuple[Any, ...], Sequence[float | None]]
 
 
-def _num(value: Any) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return float(value)
-
-
 def _sort_key(key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
     return tuple((1, "") if v is None else (0, v) for v in key)
 
@@ -315,8 +309,15 @@ def finalise(
             )
             hh = _households(households, org_dim, group_by, key)
             days = _days(pkey, period, window)
-            rows.append((group, label, hh, days, [_num(v) for v in by_group[key]]))
+            # Slots as numbers, NaN (a frame's empty aggregate) as None.
+            numbers = [
+                None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+                for v in by_group[key]
+            ]
+            rows.append((group, label, hh, days, numbers))
         prepared[cohort_key] = rows
+    make = KpiValue
+    append = out.append
     for d in plan.definitions:
         source, column, pos = plan.index[d.name]
         target = (targets or {}).get(d.name, d.target)
@@ -324,41 +325,17 @@ def finalise(
         unit, direction, cohort = d.unit.value, d.direction.value, d.cohort.value
         exclusions = tuple(sorted(x.value for x in d.exclusions))
         higher = d.direction is Direction.HIGHER
-        agg = d.aggregation
-        p0 = pos[0]
-        p1 = pos[1] if len(pos) > 1 else p0
-        for group, label, hh, days, slots in prepared.get((source, column), ()):
-            num: float | None
-            den: float | None
-            value: float | None
-            if agg is Aggregation.RATIO:
-                num, den = int(slots[p0] or 0), int(slots[p1] or 0)
-                value = num / den if den else None
-            elif agg is Aggregation.COUNT:
-                num, den = int(slots[p0] or 0), None
-                value = float(num)
-            elif agg is Aggregation.PER_HOUSEHOLD:
-                num, den = int(slots[p0] or 0), hh
-                value = None if not den else num / den * d.scale
-                if value is not None and d.annualise:
-                    value = None if days is None else value * 365 / days
-            else:
-                n = int(slots[p1] or 0)
-                stat = slots[p0]
-                num, den = None, n
-                if stat is None or n == 0:
-                    value = None
-                elif agg is Aggregation.MEAN:
-                    value = round(stat / n * d.value_scale, 3)
-                else:
-                    value = round(stat * d.value_scale, 3)
+        rows = prepared.get((source, column), [])
+        for (group, label, _, _, _), (num, den, value) in zip(
+            rows, _numbers(d, pos, rows), strict=True
+        ):
             # KpiDefinition.met, inlined: this loop runs once per KPI and group.
             if value is None or target is None:
                 met = None
             else:
                 met = value >= target if higher else value <= target
-            out.append(
-                KpiValue(
+            append(
+                make(
                     kpi=name,
                     label_zh=label_zh,
                     label_en=label_en,
@@ -376,6 +353,44 @@ def finalise(
                 )
             )
     return tuple(out)
+
+
+def _numbers(
+    d: KpiDefinition, pos: tuple[int, ...], rows: Sequence[tuple[Any, ...]]
+) -> list[tuple[float | None, float | None, float | None]]:
+    """``(numerator, denominator, value)`` of one KPI for each prepared group row."""
+    agg = d.aggregation
+    p0 = pos[0]
+    p1 = pos[1] if len(pos) > 1 else p0
+    if agg is Aggregation.RATIO:
+        pairs = [(int(r[4][p0] or 0), int(r[4][p1] or 0)) for r in rows]
+        return [(num, den, num / den if den else None) for num, den in pairs]
+    if agg is Aggregation.COUNT:
+        return [(num, None, float(num)) for num in [int(r[4][p0] or 0) for r in rows]]
+    if agg is Aggregation.PER_HOUSEHOLD:
+        out: list[tuple[float | None, float | None, float | None]] = []
+        for _, _, hh, days, slots in rows:
+            num = int(slots[p0] or 0)
+            value = None if not hh else num / hh * d.scale
+            if value is not None and d.annualise:
+                value = None if days is None else value * 365 / days
+            out.append((num, hh, value))
+        return out
+    scale = d.value_scale
+    mean = agg is Aggregation.MEAN
+    stats = [(int(r[4][p1] or 0), r[4][p0]) for r in rows]
+    return [
+        (
+            None,
+            n,
+            None
+            if stat is None or n == 0
+            else round(stat / n * scale, 3)
+            if mean
+            else round(stat * scale, 3),
+        )
+        for n, stat in stats
+    ]
 
 
 def _households(
