@@ -125,19 +125,22 @@ class Accumulator:
         """The slot values per group: medians and P90s computed from the kept values."""
         out: dict[tuple[str, str], dict[tuple[Any, ...], list[float | None]]] = {}
         for key, groups in self.groups.items():
-            slots = self._plan.slots[key]
+            quantiles = [
+                (i, 0.5 if s.stat == "median" else 0.9)
+                for i, s in enumerate(self._plan.slots[key])
+                if s.stat in ("median", "p90")
+            ]
             done: dict[tuple[Any, ...], list[float | None]] = {}
             for gkey, acc in groups.items():
-                values: list[float | None] = []
+                values: list[float | None] = list(acc)
+                # The median and the P90 of the same rows share one list: sorted once.
                 ordered: dict[int, list[float]] = {}
-                for i, s in enumerate(slots):
-                    if s.stat in ("median", "p90"):
-                        vals = ordered.get(id(acc[i]))
-                        if vals is None:
-                            vals = ordered[id(acc[i])] = sorted(acc[i])
-                        values.append(linear_quantile(vals, 0.5 if s.stat == "median" else 0.9))
-                    else:
-                        values.append(acc[i])
+                for i, q in quantiles:
+                    kept = acc[i]
+                    vals = ordered.get(id(kept))
+                    if vals is None:
+                        vals = ordered[id(kept)] = sorted(kept)
+                    values[i] = linear_quantile(vals, q)
                 done[gkey] = values
             out[key] = done
         return out
