@@ -73,7 +73,7 @@ def polars_quantiles(
     np = require_module("numpy", extra="frames", feature="computing KPIs on a dataframe")
     lazy = picked.lazy()
     schema = lazy.collect_schema()
-    if not inputs or any(not schema[name].is_integer() for name in inputs):
+    if not inputs or any(not _fits_int64(pl, schema[name]) for name in inputs):
         return None
     if keys:
         if groups is None:
@@ -88,62 +88,57 @@ def polars_quantiles(
         groups = pl.DataFrame()
         gid = pl.lit(0, dtype=pl.Int64)
     # One pass: the values and their group ids, computed once for every column.
-    frame = lazy.select(gid.alias(_GID), *inputs).collect()
+    frame = lazy.select(gid.alias(_GID), *(pl.col(n).cast(pl.Int64) for n in inputs)).collect()
     if frame.height == 0:
         return None
-    bounds = frame.select(
-        *(pl.col(n).min().alias(f"{n}_min") for n in inputs),
-        *(pl.col(n).max().alias(f"{n}_max") for n in inputs),
-    ).row(0, named=True)
     span = 1 << VALUE_BITS
+    columns: dict[str, tuple[Any, Any]] = {}
+    lows: dict[str, int] = {}
     for name in inputs:
-        low, high = bounds[f"{name}_min"], bounds[f"{name}_max"]
-        if low is not None and (high - low >= span or low < -(1 << 62) or high >= 1 << 62):
+        # The values buffer and validity of the Arrow array, without copying the values.
+        array = frame[name].rechunk().to_arrow()
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+        raw = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset :][: len(array)]
+        if not valid.any():
+            continue  # no row counts anywhere
+        counted = raw[valid]
+        low, high = int(counted.min()), int(counted.max())
+        if high - low >= span:
             return None
+        columns[name] = (valid, raw - low)  # wraps harmlessly where not valid
+        lows[name] = low
     n_groups = max(groups.height, 1)
     out: dict[str, list[Any]] = {k: groups[k].to_list() for k in keys}
-    counted = [n for n in inputs if bounds[f"{n}_min"] is not None]
-    # Values as offsets from their column's minimum, -1 where a row does not count: no
-    # nulls, so numpy gets every column without a copy; one select works them out in parallel.
-    offsets = frame.select(
-        *((pl.col(n).cast(pl.Int64) - bounds[f"{n}_min"]).fill_null(-1).alias(n) for n in counted)
-    )
     base = frame[_GID].to_numpy() * span
-    wanted = {n: inputs[n] for n in counted}
-    out.update(
-        packed_quantiles(
-            np,
-            base,
-            {n: offsets[n].to_numpy() for n in counted},
-            wanted,
-            {n: bounds[f"{n}_min"] for n in counted},
-            n_groups,
-        )
-    )
+    wanted = {n: inputs[n] for n in columns}
+    out.update(packed_quantiles(np, base, columns, wanted, lows, n_groups))
     for name, pairs in inputs.items():
         if name not in wanted:  # no row counts anywhere
             out.update({column: [None] * n_groups for column, _ in pairs})
     return out
 
 
+def _fits_int64(pl: Any, dtype: Any) -> bool:
+    return bool(dtype.is_integer()) and dtype != pl.UInt64
+
+
 def packed_quantiles(
     np: Any,
     base: Any,
-    offsets: Mapping[str, Any],
+    columns: Mapping[str, tuple[Any, Any]],
     wanted: Mapping[str, Sequence[tuple[str, float]]],
     lows: Mapping[str, int],
     n_groups: int,
 ) -> dict[str, list[Any]]:
     """Quantile columns (one value or ``None`` per group id) from per-row offsets.
 
-    ``base`` holds each row's ``group id * 2**VALUE_BITS``; ``offsets[name]`` each row's value
-    minus ``lows[name]``, or -1 where the row does not count. Columns are sorted on parallel
-    threads (numpy releases the GIL while sorting).
+    ``base`` holds each row's ``group id * 2**VALUE_BITS``; ``columns[name]`` is a pair: which
+    rows count, and each row's value minus ``lows[name]`` (read where the row counts only).
+    Columns are sorted on parallel threads (numpy releases the GIL while sorting).
     """
 
     def one(name: str) -> dict[str, list[Any]]:
-        offset = offsets[name]
-        counts = offset >= 0
+        counts, offset = columns[name]
         packed = base[counts] + offset[counts]  # only the rows that count get sorted
         # numpy's sort of int64 is several times faster than Polars' here (SIMD quicksort).
         packed.sort()

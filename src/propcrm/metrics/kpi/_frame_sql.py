@@ -204,7 +204,7 @@ def duckdb_cohort(
     found = packed_quantiles(
         np,
         base,
-        {name: table[name].to_numpy() for name in wanted},
+        {name: (offset >= 0, offset) for name in wanted for offset in [table[name].to_numpy()]},
         wanted,
         {f"_v{j}": lows[j] or 0 for j in counted},
         len(out),
