@@ -17,11 +17,17 @@ data kept, exactly as tickets are; the store never decodes them, the service doe
 document raises ``StoreError`` (not JSON) or ``ValidationError`` (not an event) naming the stream
 and the version.
 
-Customer records hold personal data, so :meth:`ArchiveService.get` returns the masked view and
-full reads go through :meth:`ArchiveService.read_full`, which records the access with the audit
-sink (the ``propcrm_audit_pii_access`` plugins by default) before returning anything. An
+Streams are kept per company. A service works on one company's aggregates: the store's tenant,
+or for an admin store (``tenant=None``) the ``company_id`` the service is given.
+
+Customer records hold personal data, so :meth:`ArchiveService.get` and
+:meth:`ArchiveService.history` return masked values, listeners and outcomes get masked events,
+and full reads go only through :meth:`ArchiveService.read_full` and
+:meth:`ArchiveService.reveal_history`, which check the PII policy and record the access with the
+audit sink (the ``propcrm_audit_pii_access`` plugins by default) before returning anything. An
 erasure (:class:`propcrm.customers.EraseCustomer`) appends its tombstone and then rewrites the
-earlier events without the personal values (:func:`propcrm.customers.redact`).
+earlier events without the personal values (:func:`propcrm.customers.redact`);
+:meth:`ArchiveService.redact_all_erased` finishes any rewrite a crash interrupted.
 
 Example:
     >>> from datetime import date, datetime, timezone
@@ -63,11 +69,16 @@ from propcrm.customers import (
     ArchiveCommand,
     ArchiveEvent,
     AuditSink,
+    CustomerChanged,
     CustomerRecord,
+    CustomerRegistered,
     EraseCustomer,
+    FamilyMember,
     PiiPolicy,
     RegisterCustomer,
+    TitleCertificateRecorded,
     export_personal_data,
+    mask_text,
     redact,
 )
 from propcrm.customers import apply as archive_apply
@@ -75,12 +86,16 @@ from propcrm.customers import decide as archive_decide
 from propcrm.customers import read_full as archive_read_full
 from propcrm.customers import replay as archive_replay
 from propcrm.errors import (
+    AlreadyExistsError,
     ConcurrencyError,
     NotFoundError,
+    PermissionDeniedError,
     PluginError,
+    PropcrmError,
     StoreError,
     ValidationError,
 )
+from propcrm.model import mask_id_number, mask_name, mask_phone
 from propcrm.model.actor import Actor
 from propcrm.plugins import Plugins, get_plugins
 from propcrm.service import Clock, Outcome, TicketService, system_clock
@@ -106,7 +121,7 @@ ARCHIVE_KIND = "customer_archive"
 #: Hears about a batch's new events after they are stored: ``(batch after, events)``.
 DeliveryListener = Callable[[d.DeliveryBatch, Sequence[d.DeliveryEvent]], None]
 #: Hears about a record's new events after they are stored: ``(record after, events)``; the
-#: record is the masked view.
+#: record and the events are masked (personal values as ``CustomerRecord.masked`` shows them).
 ArchiveListener = Callable[[CustomerRecord, Sequence[ArchiveEvent]], None]
 
 E = TypeVar("E", d.DeliveryEvent, ArchiveEvent)
@@ -159,6 +174,35 @@ def _decode(kind: str, stream_id: str, record: StreamRecord, envelope: type[E], 
     return event
 
 
+def _masked_member(member: FamilyMember) -> FamilyMember:
+    return attrs.evolve(
+        member, name=mask_name(member.name) or "*", phone=mask_phone(member.phone), birthday=None
+    )
+
+
+def _masked_event(event: ArchiveEvent) -> ArchiveEvent:
+    """The event fit for display: personal values masked as ``CustomerRecord.masked`` does."""
+    payload = event.payload
+    masked: CustomerRegistered | CustomerChanged | TitleCertificateRecorded
+    if isinstance(payload, CustomerRegistered | CustomerChanged):
+        masked = attrs.evolve(
+            payload,
+            full_name=mask_name(payload.full_name),
+            phone=mask_phone(payload.phone),
+            id_number=mask_id_number(payload.id_number),
+            address=mask_text(payload.address),
+            email=mask_text(payload.email),
+            birthday=None,
+        )
+        if payload.family is not None:
+            masked = attrs.evolve(masked, family=tuple(_masked_member(m) for m in payload.family))
+    elif isinstance(payload, TitleCertificateRecorded):
+        masked = attrs.evolve(payload, certificate_no=mask_text(payload.certificate_no))
+    else:
+        return event
+    return attrs.evolve(event, payload=masked)
+
+
 def _streams_of(store: Store) -> AggregateStreams:
     if not isinstance(store, AggregateStreams):
         raise ValidationError.single(
@@ -195,7 +239,8 @@ class ArchiveOutcome:
     Attributes:
         record: The record after the command, masked (read it in full with
             :meth:`ArchiveService.read_full`).
-        events: The new events, in order.
+        events: The new events, in order, masked (read them in full with
+            :meth:`ArchiveService.reveal_history`).
         attempts: How many times the command was decided (more than one after lost races).
     """
 
@@ -219,6 +264,7 @@ class _StreamService(Generic[E, S]):
         clock: Clock,
         max_attempts: int,
         listeners: Sequence[Callable[[S, Sequence[E]], None]],
+        company_id: str | None,
     ) -> None:
         if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
             raise ValidationError.single(
@@ -226,6 +272,23 @@ class _StreamService(Generic[E, S]):
             )
         self.store = store
         self._streams = _streams_of(store)
+        tenant = store.tenant
+        if company_id is None:
+            if tenant is None:
+                raise ValidationError.single(
+                    "$.company_id",
+                    "an admin store keeps streams per company: say which company this service "
+                    "works on",
+                    hint="pass company_id=..., or open the store for that company",
+                )
+            company_id = tenant
+        elif tenant is not None and company_id != tenant:
+            raise PermissionDeniedError(
+                f"company {company_id!r} is outside the store's tenant {tenant!r}",
+                hint="open the store for that company, or an admin store with tenant=None",
+            )
+        #: The company whose aggregates this service reads and writes.
+        self.company_id: str = company_id
         self.clock = clock
         self.max_attempts = max_attempts
         self.listeners: tuple[Callable[[S, Sequence[E]], None], ...] = tuple(listeners)
@@ -251,20 +314,24 @@ class _StreamService(Generic[E, S]):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def history(self, stream_id: str) -> list[E]:
-        """The aggregate's events, in order (empty when there is no such aggregate).
-
-        Raises:
-            StoreError: A stored document is not JSON, or the store failed.
-            ValidationError: A stored document is not an event of this aggregate.
-        """
+    def _stored(self, stream_id: str) -> list[E]:
+        """The aggregate's events as stored (personal data kept), in order."""
         return [
             _decode(self.kind, stream_id, record, self._envelope, self._id_field)
-            for record in self._streams.read_stream(self.kind, stream_id)
+            for record in self._streams.read_stream(
+                self.kind, stream_id, company_id=self.company_id
+            )
         ]
 
+    def _scoped(self, stream_id: str, actor: Actor | None, subject: str) -> list[E]:
+        """The stored events, after checking the aggregate lies inside ``actor``'s scope."""
+        events = self._stored(stream_id)
+        if actor is not None and events:
+            actor.require_covers(self._replay(events).scope, subject=subject)
+        return events
+
     def _load(self, stream_id: str) -> S | None:
-        history = self.history(stream_id)
+        history = self._stored(stream_id)
         return self._replay(history) if history else None
 
     def _require(self, stream_id: str) -> S:
@@ -274,14 +341,16 @@ class _StreamService(Generic[E, S]):
         return state
 
     def ids(self, *, after: str | None = None, limit: int = 100) -> Page[str]:
-        """The ids of the store tenant's aggregates of this kind, in code-point order, one page.
+        """The ids of the service's company's aggregates of this kind, in code-point order.
 
-        Pass the previous page's ``next_cursor`` as ``after``.
+        One page; pass the previous page's ``next_cursor`` as ``after``.
         """
-        return self._streams.stream_ids(self.kind, after=after, limit=limit)
+        return self._streams.stream_ids(
+            self.kind, company_id=self.company_id, after=after, limit=limit
+        )
 
     def __iter__(self) -> Iterator[str]:
-        """Every aggregate id of the store's tenant, page by page."""
+        """Every aggregate id of the service's company, page by page."""
         cursor = None
         while True:
             page = self.ids(after=cursor, limit=500)
@@ -309,33 +378,44 @@ class _StreamService(Generic[E, S]):
             for event in events:
                 after = self._apply(after, event)
             assert after is not None  # decide returns at least one event
+            self._require_company(after, stream_id)
             try:
                 self._streams.append_stream(
-                    self.kind,
-                    stream_id,
-                    self._company(after),
-                    [_encode(e) for e in events],
-                    expected,
+                    self.kind, stream_id, self.company_id, [_encode(e) for e in events], expected
                 )
-            except ConcurrencyError:
-                # Creating: the id is taken, deciding again cannot succeed.
-                if attempt >= self.max_attempts or self._creates(command):
+            except ConcurrencyError as exc:
+                if self._creates(command):  # the id is taken: deciding again cannot succeed
+                    raise AlreadyExistsError(
+                        kind=self._subject,
+                        key=stream_id,
+                        actual_version=getattr(exc, "actual_version", None),
+                    ) from exc
+                if attempt >= self.max_attempts:
                     raise
                 continue
             return after, events, attempt
+
+    def _require_company(self, state: S, stream_id: str) -> None:
+        if self._company(state) != self.company_id:
+            raise PermissionDeniedError(
+                f"{self._subject} {stream_id!r} of company {self._company(state)!r} is outside "
+                f"this service's company {self.company_id!r}; nothing was written",
+                hint="use a service (and store) for that company",
+            )
 
     def _import(self, events: Sequence[E]) -> tuple[str, S]:
         """Append events decided elsewhere (the caller tells the listeners)."""
         if not events:
             raise ValidationError.single("$.events", "nothing to import")
         stream_id: str = getattr(events[0], self._id_field)
-        history = self.history(stream_id)
+        history = self._stored(stream_id)
         expected = len(history)
         history.extend(events)
         # Replaying the whole history checks the events: one aggregate, contiguous, in order.
         state = self._replay(history)
+        self._require_company(state, stream_id)
         self._streams.append_stream(
-            self.kind, stream_id, self._company(state), [_encode(e) for e in events], expected
+            self.kind, stream_id, self.company_id, [_encode(e) for e in events], expected
         )
         return stream_id, state
 
@@ -368,9 +448,13 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
             received through it right after the handover is stored (idempotent: their intake
             keys ``delivery:<batch>:<defect>`` make a repeat return the first ticket).
         ticket_actor: Who receives the warranty tickets.
+        company_id: The company whose batches the service works on: the store's tenant by
+            default; required with an admin store.
 
     Raises:
-        ValidationError: The store keeps no aggregate streams, or a bad ``max_attempts``.
+        ValidationError: The store keeps no aggregate streams, a bad ``max_attempts``, or an
+            admin store without ``company_id``.
+        PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
     """
 
     kind = DELIVERY_KIND
@@ -388,8 +472,15 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
         listeners: Sequence[DeliveryListener] = (),
         tickets: TicketService | None = None,
         ticket_actor: Actor | None = None,
+        company_id: str | None = None,
     ) -> None:
-        super().__init__(store, clock=clock, max_attempts=max_attempts, listeners=listeners)
+        super().__init__(
+            store,
+            clock=clock,
+            max_attempts=max_attempts,
+            listeners=listeners,
+            company_id=company_id,
+        )
         self.delivery = delivery
         self.tickets = tickets
         self.ticket_actor = ticket_actor or Actor.system("delivery")
@@ -407,6 +498,18 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
 
     def _creates(self, command: d.DeliveryCommand) -> bool:
         return isinstance(command, d.OpenDeliveryBatch)
+
+    def history(self, batch_id: str, *, actor: Actor | None = None) -> list[d.DeliveryEvent]:
+        """The batch's events, in order (empty when there is no such batch).
+
+        For ``actor`` when given: checked against its org scope, as ``TicketService.events``.
+
+        Raises:
+            PermissionDeniedError: The batch lies outside the actor's scope.
+            StoreError: A stored document is not JSON, or the store failed.
+            ValidationError: A stored document is not an event of this batch.
+        """
+        return self._scoped(batch_id, actor, "batch")
 
     def get(self, batch_id: str, *, actor: Actor | None = None) -> d.DeliveryBatch:
         """The batch, replayed from its stream; for ``actor`` when given (its org scope).
@@ -434,9 +537,10 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
             DeliveryRefusedError: The command does not fit the batch; nothing was written.
             PermissionDeniedError: The actor may not issue it; nothing was written.
             ValidationError: A bad command for this batch; nothing was written.
-            NotFoundError: No such batch (or another tenant's).
-            ConcurrencyError: Still losing the race after ``max_attempts``, or opening a batch
-                whose id is taken; nothing was written.
+            NotFoundError: No such batch in the service's company.
+            AlreadyExistsError: Opening a batch whose id the company already uses; nothing
+                was written.
+            ConcurrencyError: Still losing the race after ``max_attempts``; nothing was written.
             PluginError: A listener failed after the events were stored.
             PropcrmError: Issuing a warranty ticket failed after the handover was stored
                 (:meth:`issue_warranty_tickets` issues the rest again, idempotently).
@@ -507,9 +611,13 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
         plugins: The plugins behind the default audit sink (the process-wide ones when
             ``None``).
         policy: Who may read personal data in full.
+        company_id: The company whose customers the service works on: the store's tenant by
+            default; required with an admin store.
 
     Raises:
-        ValidationError: The store keeps no aggregate streams, or a bad ``max_attempts``.
+        ValidationError: The store keeps no aggregate streams, a bad ``max_attempts``, or an
+            admin store without ``company_id``.
+        PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
     """
 
     kind = ARCHIVE_KIND
@@ -527,8 +635,15 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
         audit: AuditSink | None = None,
         plugins: Plugins | None = None,
         policy: PiiPolicy = DEFAULT_PII_POLICY,
+        company_id: str | None = None,
     ) -> None:
-        super().__init__(store, clock=clock, max_attempts=max_attempts, listeners=listeners)
+        super().__init__(
+            store,
+            clock=clock,
+            max_attempts=max_attempts,
+            listeners=listeners,
+            company_id=company_id,
+        )
         self._audit = audit
         self._plugins = plugins
         self.policy = policy
@@ -555,6 +670,58 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
     def _creates(self, command: ArchiveCommand) -> bool:
         return isinstance(command, RegisterCustomer)
 
+    def history(self, customer_id: str, *, actor: Actor | None = None) -> list[ArchiveEvent]:
+        """The customer's events, in order, masked (no access is logged; empty if unknown).
+
+        For ``actor`` when given: checked against its org scope. Read the events in full with
+        :meth:`reveal_history`.
+
+        Raises:
+            PermissionDeniedError: The customer lies outside the actor's scope.
+            StoreError: A stored document is not JSON, or the store failed.
+            ValidationError: A stored document is not an event of this customer.
+        """
+        return [_masked_event(e) for e in self._scoped(customer_id, actor, "customer")]
+
+    def reveal_history(
+        self, customer_id: str, *, actor: Actor, reason: str, ticket_id: str | None = None
+    ) -> list[ArchiveEvent]:
+        """The customer's events in full, after the audit sink recorded the access.
+
+        As :meth:`read_full`: the PII policy must permit the actor and the access is recorded
+        before anything is returned.
+
+        Raises:
+            NotFoundError: No such customer in the service's company.
+            PermissionDeniedError: The PII policy does not permit the actor; nothing is logged.
+            ValidationError: An empty reason.
+            PluginError: An audit plugin failed; nothing is returned.
+        """
+        events = self._stored(customer_id)
+        if not events:
+            raise NotFoundError(self._subject, customer_id)
+        self._audited(customer_id, archive_replay(events), actor, reason, ticket_id)
+        return events
+
+    def _audited(
+        self,
+        customer_id: str,
+        record: CustomerRecord,
+        actor: Actor,
+        reason: str,
+        ticket_id: str | None,
+    ) -> CustomerRecord:
+        return archive_read_full(
+            {customer_id: record},
+            customer_id,
+            actor=actor,
+            reason=reason,
+            audit=self.audit,
+            at=self.now(),
+            ticket_id=ticket_id,
+            policy=self.policy,
+        )
+
     def get(self, customer_id: str, *, actor: Actor | None = None) -> CustomerRecord:
         """The record, masked (no access is logged); for ``actor`` when given (its org scope).
 
@@ -578,17 +745,7 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
             ValidationError: An empty reason.
             PluginError: An audit plugin failed; the record is not returned.
         """
-        record = self._require(customer_id)
-        return archive_read_full(
-            {customer_id: record},
-            customer_id,
-            actor=actor,
-            reason=reason,
-            audit=self.audit,
-            at=self.now(),
-            ticket_id=ticket_id,
-            policy=self.policy,
-        )
+        return self._audited(customer_id, self._require(customer_id), actor, reason, ticket_id)
 
     def export(
         self, customer_id: str, *, actor: Actor, reason: str, reveal: bool = False
@@ -615,44 +772,74 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
     def run(self, command: ArchiveCommand, *, actor: Actor) -> ArchiveOutcome:
         """Run ``command``: load, decide, append, tell the listeners; redact after an erasure.
 
+        The outcome and the listeners get the masked record and masked events.
+
         Raises:
             VerificationError: The evidence does not match the record; nothing was written.
             ArchiveRefusedError: The command does not fit the record; nothing was written.
             PermissionDeniedError: The actor may not issue it; nothing was written.
             ValidationError: A bad command for this record; nothing was written.
-            NotFoundError: No such customer (or another tenant's).
-            ConcurrencyError: Still losing the race after ``max_attempts``, or registering a
-                customer id already taken; nothing was written.
-            PluginError: A listener failed after the events were stored.
+            NotFoundError: No such customer in the service's company.
+            AlreadyExistsError: Registering a customer id the company already uses; nothing
+                was written.
+            ConcurrencyError: Still losing the race after ``max_attempts``, and nothing was
+                written; or, after an erasure was stored, its redaction kept losing races with
+                other writers (the erasure stands: call :meth:`redact_erased` or
+                :meth:`redact_all_erased` again).
+            StoreError: The erasure is stored but its redaction failed (as above); raised even
+                when a listener failed too.
+            PluginError: A listener failed after the events were stored (do not retry).
         """
         record, events, attempts = self._run(command.customer_id, command, actor)
+        erased = isinstance(command, EraseCustomer)
+        masked = self._stored_then_told(command.customer_id, record, events, redact_now=erased)
+        return ArchiveOutcome(
+            record=masked, events=tuple(_masked_event(e) for e in events), attempts=attempts
+        )
+
+    def _stored_then_told(
+        self,
+        customer_id: str,
+        record: CustomerRecord,
+        events: Sequence[ArchiveEvent],
+        *,
+        redact_now: bool,
+    ) -> CustomerRecord:
+        """Redact (after an erasure), then tell the listeners, masked; the record, masked.
+
+        The events are stored: the listeners hear of them even if redaction failed, and then
+        the redaction's error is raised (it calls for a retry of the redaction), not the
+        listener's ``PluginError`` (which says not to retry).
+        """
         masked = record.masked()
+        redaction_error: PropcrmError | None = None
+        if redact_now:
+            try:
+                self.redact_erased(customer_id)
+            except PropcrmError as exc:
+                redaction_error = exc
         try:
-            if isinstance(command, EraseCustomer):
-                self.redact_erased(command.customer_id)
-        finally:  # the events are stored: the listeners hear of them even if redaction failed
-            self._tell(command.customer_id, masked, events)
-        return ArchiveOutcome(record=masked, events=tuple(events), attempts=attempts)
+            self._tell(customer_id, masked, [_masked_event(e) for e in events])
+        except PluginError:
+            if redaction_error is None:
+                raise
+        if redaction_error is not None:
+            raise redaction_error
+        return masked
 
     def import_history(self, events: Sequence[ArchiveEvent]) -> CustomerRecord:
         """Store a record's events decided elsewhere (by ``customers.decide`` in memory).
 
         As :meth:`DeliveryService.import_history`: the events continue the stored history,
-        which is replayed first; the masked record is returned and told to the listeners. An
-        imported erasure is redacted like one run here.
+        which is replayed first; the masked record is returned and told to the listeners with
+        the events masked. An imported erasure is redacted like one run here.
 
         Raises:
             ValidationError: No events, or the history does not replay.
             ConcurrencyError: Another writer appended meanwhile; nothing was written.
         """
         customer_id, record = self._import(events)
-        masked = record.masked()
-        try:
-            if record.erased:
-                self.redact_erased(customer_id)
-        finally:
-            self._tell(customer_id, masked, events)
-        return masked
+        return self._stored_then_told(customer_id, record, events, redact_now=record.erased)
 
     def redact_erased(self, customer_id: str) -> int:
         """Rewrite an erased customer's stored events without their personal values.
@@ -668,7 +855,7 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
             NotFoundError: No such customer.
         """
         for attempt in range(1, self.max_attempts + 1):
-            history = self.history(customer_id)
+            history = self._stored(customer_id)
             if not history:
                 raise NotFoundError("customer", customer_id)
             record = archive_replay(history)
@@ -687,7 +874,7 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
                 return 0
             try:
                 self._streams.rewrite_stream(
-                    self.kind, customer_id, record.scope.company_id, changed, record.version
+                    self.kind, customer_id, self.company_id, changed, record.version
                 )
             except ConcurrencyError:
                 if attempt >= self.max_attempts:
@@ -695,3 +882,27 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
                 continue
             return len(changed)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def redact_all_erased(self) -> dict[str, int]:
+        """Redact every erased customer whose stored events still hold personal data.
+
+        The sweep after a process died between an erasure and its rewrite; idempotent. Run it
+        at start-up or from a scheduler; it reads every customer stream of the company.
+
+        Returns:
+            Customer id → how many events were rewritten, for the customers it changed.
+
+        Raises:
+            StoreError: The store failed (the customers done so far stay redacted).
+            ConcurrencyError: A customer's redaction kept losing races; run it again.
+        """
+        done: dict[str, int] = {}
+        for customer_id in self:
+            history = self._stored(customer_id)
+            if not history or not archive_replay(history).erased:
+                continue
+            if any(new != old for old, new in zip(history, redact(history), strict=True)):
+                count = self.redact_erased(customer_id)
+                if count:
+                    done[customer_id] = count
+        return done

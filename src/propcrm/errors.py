@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 __all__ = [
+    "AlreadyExistsError",
     "CalendarRangeError",
     "ConcurrencyError",
     "DuplicateIntakeError",
@@ -171,6 +172,30 @@ class DuplicateIntakeError(ConcurrencyError):
         self.ticket_id = ticket_id
         self.expected_version = 0
         self.actual_version = None
+
+
+class AlreadyExistsError(ConcurrencyError):
+    """A command that creates an aggregate named an id its company already uses; nothing written.
+
+    Deciding the command again cannot help: choose another id, or load the existing aggregate.
+
+    Args:
+        kind: What was created, e.g. ``"delivery batch"`` or ``"customer"``.
+        key: The id that is taken (also in ``ticket_id``, as for every ``ConcurrencyError``).
+        actual_version: The existing aggregate's version, when known.
+    """
+
+    def __init__(self, *, kind: str, key: str, actual_version: int | None = None) -> None:
+        self.kind = kind
+        self.key = key
+        self.ticket_id = key
+        self.expected_version = 0
+        self.actual_version = actual_version
+        PropcrmError.__init__(
+            self,
+            f"{kind} {key!r} already exists; nothing was written",
+            hint=f"choose another id, or load the existing {kind}",
+        )
 
 
 class NotFoundError(PropcrmError, LookupError):

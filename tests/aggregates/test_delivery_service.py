@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from _aggregate_helpers import (
@@ -28,6 +29,7 @@ from _aggregate_helpers import (
 from propcrm import taxonomy as tx
 from propcrm.aggregates import DELIVERY_KIND, DeliveryService
 from propcrm.errors import (
+    AlreadyExistsError,
     ConcurrencyError,
     NotFoundError,
     PermissionDeniedError,
@@ -35,7 +37,7 @@ from propcrm.errors import (
     StoreError,
     ValidationError,
 )
-from propcrm.model import Actor, Role
+from propcrm.model import Actor, OrgScope, Role
 from propcrm.plugins import make_plugin_manager
 from propcrm.service import TicketService
 from propcrm.stores import MemoryStore, Store, StreamRecord, open_store
@@ -107,8 +109,10 @@ def test_refused_commands_write_nothing(store: Store) -> None:
         service.run(d.HandOverUnit(batch_id="B1", unit_id="U1", keys=["K"]), actor=STAFF)
     with pytest.raises(NotFoundError):
         service.run(d.HandOverUnit(batch_id="B9", unit_id="U1", keys=["K"]), actor=STAFF)
-    with pytest.raises(ConcurrencyError):  # the id is taken: opening again is not retried
+    with pytest.raises(AlreadyExistsError, match="already exists") as taken:  # not retried
         service.run(open_batch(), actor=STAFF)
+    assert isinstance(taken.value, ConcurrencyError)
+    assert "retry" not in str(taken.value)
     assert service.get("B1").version == 1
     with pytest.raises(NotFoundError):
         service.get("B9")
@@ -127,6 +131,50 @@ def test_batches_are_per_tenant(tmp_path: Path) -> None:
     scoped = Actor(id="x", role=Role.SUPERVISOR, scope=frozenset({"p9"}))
     with pytest.raises(PermissionDeniedError, match="does not cover the batch"):
         DeliveryService(root.for_tenant("c1"), d.Delivery(taxonomy=STD)).get("B1", actor=scoped)
+    with pytest.raises(PermissionDeniedError, match="does not cover the batch"):
+        DeliveryService(root.for_tenant("c1"), d.Delivery(taxonomy=STD)).history("B1", actor=scoped)
+
+
+def test_two_companies_may_each_have_batch_b1(tmp_path: Path) -> None:
+    sql = open_store(sqlite_url(tmp_path), tenant=None)
+    assert isinstance(sql, SqlStore)
+    roots: list[MemoryStore | SqlStore] = [MemoryStore(), sql]
+    for root in roots:
+        clock = Clock()
+        one = DeliveryService(root.for_tenant("c1"), d.Delivery(taxonomy=STD), clock=clock)
+        two = DeliveryService(root.for_tenant("c2"), d.Delivery(taxonomy=STD), clock=clock)
+        one.run(open_batch(), actor=STAFF)
+        clock.tick()
+        one.run(
+            d.RecordInspection(batch_id="B1", unit_id="U1", inspector="i", checklist=["Q.WP"]),
+            actor=STAFF,
+        )
+        # c2 learns nothing of c1's B1 and opens its own, on two units.
+        assert two.history("B1") == []
+        c2_open = attrs.evolve(
+            open_batch(units=("U7", "U8")), scope=OrgScope(company_id="c2", project_id="p1")
+        )
+        assert two.run(c2_open, actor=STAFF).batch.version == 1
+        assert one.get("B1").version == 2
+        assert one.get("B1").scope.company_id == "c1"
+        assert two.get("B1").scope.company_id == "c2"
+        assert set(two.get("B1").units) == {"U7", "U8"}
+        assert list(one) == ["B1"]
+        assert list(two) == ["B1"]
+        # A tenant's service cannot write another company's batch, nor be made for it.
+        with pytest.raises(PermissionDeniedError):
+            DeliveryService(root.for_tenant("c1"), d.Delivery(taxonomy=STD), company_id="c2")
+        with pytest.raises(PermissionDeniedError):
+            one.run(attrs.evolve(c2_open, batch_id="B5"), actor=STAFF)
+        assert list(one) == ["B1"]
+        # An admin store's service says which company it works on.
+        admin = root.for_tenant(None)
+        with pytest.raises(ValidationError) as unnamed:
+            DeliveryService(admin, d.Delivery(taxonomy=STD))
+        assert unnamed.value.errors[0].path == "$.company_id"
+        as_c2 = DeliveryService(admin, d.Delivery(taxonomy=STD), company_id="c2")
+        assert as_c2.get("B1") == two.get("B1")
+        root.close()
 
 
 def test_listeners_hear_after_the_append_and_failures_say_it_is_stored(store: Store) -> None:

@@ -22,6 +22,8 @@ from propcrm.model import CustomerRef, OrgTree, OrgUnit, Ticket, TicketKind, Tic
 from propcrm.workflow import Event
 
 __all__ = [
+    "MAX_STREAM_ID_LENGTH",
+    "MAX_STREAM_TYPE_LENGTH",
     "AggregateStreams",
     "NotificationLedger",
     "Page",
@@ -33,6 +35,7 @@ __all__ = [
     "StreamRecord",
     "TicketQuery",
     "check_stream_page",
+    "check_stream_read",
     "check_stream_write",
 ]
 
@@ -226,17 +229,34 @@ class StoreFactory(Protocol):
 
 # -- aggregate streams (an optional capability) ------------------------------------------------
 
-#: The longest stream id a store must keep (the SQL stores' id columns).
+#: The longest stream (and company) id a store must keep (the SQL stores' id columns).
 MAX_STREAM_ID_LENGTH = 255
+#: The longest record type a store must keep (the SQL stores' ``type`` column).
+MAX_STREAM_TYPE_LENGTH = 64
 _KIND = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 
 
 def _json_object_text(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
     # A cheap shape check on every record; the write path parses the text in full
-    # (check_stream_write), reads trust what the store wrote.
-    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+    # (check_stream_write), reads trust what the store wrote. The message never quotes the
+    # document: it may hold personal data.
+    if not isinstance(value, str):
         raise ValidationError.single(
-            f"$.{attribute.name}", f"must be the JSON text of an object, got {value!r:.60}"
+            f"$.{attribute.name}",
+            f"must be the JSON text of an object, got a {type(value).__name__}",
+        )
+    if not value.lstrip().startswith("{"):
+        raise ValidationError.single(
+            f"$.{attribute.name}", "must be the JSON text of an object (it does not start with '{')"
+        )
+
+
+def _record_type(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    non_empty_str(instance, attribute, value)
+    if len(value) > MAX_STREAM_TYPE_LENGTH:
+        raise ValidationError.single(
+            f"$.{attribute.name}",
+            f"must be at most {MAX_STREAM_TYPE_LENGTH} characters, got {len(value)}",
         )
 
 
@@ -258,13 +278,13 @@ class StreamRecord:
 
     Attributes:
         version: The event's place in its stream, 1 for the first (the envelope's ``sequence``).
-        type: The event's wire type, e.g. ``"unit_handed_over"``.
+        type: The event's wire type, e.g. ``"unit_handed_over"`` (at most 64 characters).
         occurred_at: When it happened; timezone-aware (stores may return it in UTC).
         document: The JSON text of the whole envelope, an object.
     """
 
     version: int = attrs.field(validator=_version)
-    type: str = attrs.field(validator=non_empty_str)
+    type: str = attrs.field(validator=_record_type)
     occurred_at: datetime = attrs.field(validator=aware_datetime)
     document: str = attrs.field(validator=_json_object_text, repr=False)
 
@@ -295,12 +315,12 @@ class StreamConcurrencyError(ConcurrencyError):
         kind: The stream kind, e.g. ``"delivery_batch"``.
         stream_id: The stream.
         expected_version: The version the writer read.
-        actual_version: The version the store holds (``None`` when the stream belongs to
-            another tenant: nothing is said about it).
+        actual_version: The version the company's stream is at (streams are per company, so
+            another company's stream of the same id is never involved).
     """
 
     def __init__(
-        self, *, kind: str, stream_id: str, expected_version: int, actual_version: int | None
+        self, *, kind: str, stream_id: str, expected_version: int, actual_version: int
     ) -> None:
         self.kind = kind
         self.stream_id = stream_id
@@ -313,6 +333,119 @@ class StreamConcurrencyError(ConcurrencyError):
             f"not the expected {expected_version}; nothing was written",
             hint="reload the stream, decide the command again and retry the write",
         )
+
+
+def _check_kind(kind: object, subject: str) -> None:
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
+        raise ValidationError.single(
+            "$.kind",
+            f"must be lower-case ASCII letters, digits, '_', '.' or '-' (1 to 64, a letter "
+            f"first), got {kind!r}",
+            subject=subject,
+        )
+
+
+def _check_id(path: str, value: object, subject: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError.single(
+            path, f"must be a non-empty string, got {value!r}", subject=subject
+        )
+    if len(value) > MAX_STREAM_ID_LENGTH:
+        raise ValidationError.single(
+            path, f"must be at most {MAX_STREAM_ID_LENGTH} characters", subject=subject
+        )
+    if not _encodable(value):
+        raise ValidationError.single(
+            path, "holds a lone surrogate (not encodable as UTF-8)", subject=subject
+        )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_count(path: str, value: object, least: int, subject: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ValidationError.single(
+            path, f"must be an integer ≥ {least}, got {value!r}", subject=subject
+        )
+
+
+def _stream_company(tenant: str | None, company_id: str | None, subject: str) -> str | None:
+    if company_id is None:
+        return tenant
+    _check_id("$.company_id", company_id, subject)
+    if tenant is not None and company_id != tenant:
+        raise PermissionDeniedError(
+            f"company {company_id!r} is outside this store's tenant {tenant!r}",
+            hint="open the store for that company, or an admin store with tenant=None",
+        )
+    return company_id
+
+
+_NO_STREAM = object()
+
+
+def check_stream_read(
+    tenant: str | None,
+    kind: str,
+    company_id: str | None,
+    *,
+    stream_id: object = _NO_STREAM,
+    after_version: int = 0,
+    after_position: int = 0,
+    batch_size: int = 1,
+    every_company: bool = False,
+) -> str | None:
+    """The checks every store makes before reading streams; the company the call reads.
+
+    Used by ``read_stream``, ``stream_ids`` (with :func:`check_stream_page`) and
+    ``iter_stream_records``.
+
+    Streams are kept per company: a tenant store reads its tenant's (``company_id`` may be
+    omitted or must be the tenant); an admin store must name the company, except where
+    ``every_company`` allows reading all of them (``iter_stream_records``, whose records say
+    their company).
+
+    Args:
+        tenant: The store's tenant (``None`` for an admin store).
+        kind: The stream kind.
+        company_id: The company the caller named, if any.
+        stream_id: The stream id, for calls that read one stream.
+        after_version: ``read_stream``'s lower bound (≥ 0).
+        after_position: ``iter_stream_records``' lower bound (≥ 0).
+        batch_size: ``iter_stream_records``' batch size (≥ 1).
+        every_company: Whether an admin store may leave the company out (all companies).
+
+    Returns:
+        The company to read, or ``None`` for every company (an admin store, ``every_company``).
+
+    Raises:
+        ValidationError: A bad argument, at its path (``$.kind``, ``$.stream_id``,
+            ``$.company_id``, ``$.after_version``, ``$.after_position``, ``$.batch_size``);
+            an admin store that names no company where one is needed.
+        PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
+    """
+    subject = "reading streams"
+    _check_kind(kind, subject)
+    if stream_id is not _NO_STREAM:
+        _check_id("$.stream_id", stream_id, subject)
+    _check_count("$.after_version", after_version, 0, subject)
+    _check_count("$.after_position", after_position, 0, subject)
+    _check_count("$.batch_size", batch_size, 1, subject)
+    company = _stream_company(tenant, company_id, subject)
+    if company is None and not every_company:
+        raise ValidationError.single(
+            "$.company_id",
+            "an admin store keeps streams per company: name the company to read",
+            subject=subject,
+            hint="pass company_id=..., or open the store for that company",
+        )
+    return company
 
 
 def check_stream_write(
@@ -331,36 +464,15 @@ def check_stream_write(
         ValidationError: A bad kind, id or expected version, records that are not
             :class:`StreamRecord` values, not numbered ``expected_version + 1`` onwards
             (appends) or not within the stream in increasing order (rewrites), or a document
-            that is not a JSON object.
+            that is not a JSON object or not encodable as UTF-8 (a lone surrogate). Messages
+            name the field and the problem, never the document's text.
         PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
     """
     subject = "rewrite_stream" if rewrite else "append_stream"
-    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
-        raise ValidationError.single(
-            "$.kind",
-            f"must be lower-case ASCII letters, digits, '_', '.' or '-' (1 to 64, a letter "
-            f"first), got {kind!r}",
-            subject=subject,
-        )
-    for path, value in (("$.stream_id", stream_id), ("$.company_id", company_id)):
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError.single(
-                path, f"must be a non-empty string, got {value!r}", subject=subject
-            )
-        if len(value) > MAX_STREAM_ID_LENGTH:
-            raise ValidationError.single(
-                path, f"must be at most {MAX_STREAM_ID_LENGTH} characters", subject=subject
-            )
-    if (
-        not isinstance(expected_version, int)
-        or isinstance(expected_version, bool)
-        or expected_version < 0
-    ):
-        raise ValidationError.single(
-            "$.expected_version",
-            f"must be an integer ≥ 0, got {expected_version!r}",
-            subject=subject,
-        )
+    _check_kind(kind, subject)
+    _check_id("$.stream_id", stream_id, subject)
+    _check_id("$.company_id", company_id, subject)
+    _check_count("$.expected_version", expected_version, 0, subject)
     if not records:
         raise ValidationError.single("$.records", "nothing to write", subject=subject)
     previous = 0
@@ -386,11 +498,31 @@ def check_stream_write(
                 hint="number new records on from the stream's version, without gaps",
             )
         previous = record.version
+        if len(record.type) > MAX_STREAM_TYPE_LENGTH:  # checked again: values can be forced
+            raise ValidationError.single(
+                f"{path}.type",
+                f"must be at most {MAX_STREAM_TYPE_LENGTH} characters",
+                subject=subject,
+            )
+        if not _encodable(record.type):
+            raise ValidationError.single(
+                f"{path}.type", "holds a lone surrogate (not encodable as UTF-8)", subject=subject
+            )
+        if not _encodable(record.document):
+            raise ValidationError.single(
+                f"{path}.document",
+                "holds a lone surrogate (not encodable as UTF-8)",
+                subject=subject,
+            )
         try:
             parsed = json.loads(record.document)
         except ValueError as exc:
+            # The position only: the decoder's message quotes nothing, but stay on the safe side.
             raise ValidationError.single(
-                f"{path}.document", f"not JSON: {exc}", subject=subject
+                f"{path}.document",
+                f"not JSON (at line {getattr(exc, 'lineno', '?')} column "
+                f"{getattr(exc, 'colno', '?')})",
+                subject=subject,
             ) from None
         if not isinstance(parsed, dict):
             raise ValidationError.single(
@@ -406,6 +538,8 @@ def check_stream_write(
 
 def check_stream_page(limit: int, after: str | None) -> None:
     """Refuse a ``stream_ids`` page size outside 1 to 10,000 or a cursor that is not a string.
+
+    Use it beside :func:`check_stream_read` (which checks the kind and the company).
 
     Raises:
         ValidationError: At ``$.limit`` or ``$.after``.
@@ -423,13 +557,20 @@ class AggregateStreams(Protocol):
     """An optional store capability: append-only event streams of other aggregates.
 
     Tickets have their own tables; delivery batches, customer archives and any vendor
-    aggregate keep their events here, one stream per ``(kind, stream_id)``, each stream owned
-    by one company. Records are versioned ``1, 2, 3 …`` without gaps; an append names the version
-    it read and is refused (:class:`StreamConcurrencyError`, nothing written) when another
-    writer got there first, so two processes can work on one stream safely. A tenant store
-    reads and lists only its company's streams (another company's reads as empty) and writes
-    only its company's (``PermissionDeniedError``). The built-in stores have it;
-    ``propcrm.aggregates`` builds the delivery and archive services on it.
+    aggregate keep their events here, one stream per ``(kind, company_id, stream_id)``: two
+    companies may each have a batch ``"B1"``, and nothing about one company's stream is
+    observable from another's. Records are versioned ``1, 2, 3 …`` without gaps; an append names
+    the version it read and is refused (:class:`StreamConcurrencyError`, nothing written) when
+    another writer got there first, so two processes can work on one stream safely.
+
+    A tenant store reads, lists and writes only its company's streams (``company_id`` may be
+    left out of reads; naming another company raises ``PermissionDeniedError``). An admin store
+    (``tenant=None``) must name the company of every stream it reads or writes, as every write
+    already does; only :meth:`iter_stream_records` may leave it out to read every company's.
+    The built-in stores have it; ``propcrm.aggregates`` builds the delivery and archive
+    services on it. A store checks its arguments with :func:`check_stream_write`,
+    :func:`check_stream_read` and :func:`check_stream_page` (re-exported from
+    ``propcrm.stores.helpers``).
     """
 
     def append_stream(
@@ -444,8 +585,8 @@ class AggregateStreams(Protocol):
 
         Args:
             kind: The aggregate kind, e.g. ``"delivery_batch"`` (lower-case ASCII).
-            stream_id: The aggregate's id.
-            company_id: The company the stream belongs to (set by its first append).
+            stream_id: The aggregate's id (unique per kind and company).
+            company_id: The company the stream belongs to.
             records: The new records, in order.
             expected_version: The stream's version the writer read (0 for a new stream).
 
@@ -453,35 +594,61 @@ class AggregateStreams(Protocol):
             The stream's new version.
 
         Raises:
-            StreamConcurrencyError: The stream is not at ``expected_version`` (or belongs to
-                another company); nothing written.
+            StreamConcurrencyError: The company's stream is not at ``expected_version``;
+                nothing written.
             PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
-            ValidationError: Bad arguments, misnumbered records or a document that is not a JSON
-                object; an admin store appending to a stream under another company.
+            ValidationError: Bad arguments, misnumbered records, a type longer than 64
+                characters, or a document that is not a JSON object or not valid UTF-8.
         """
         ...
 
-    def read_stream(self, kind: str, stream_id: str, after_version: int = 0) -> list[StreamRecord]:
-        """The stream's records above ``after_version``, in order.
+    def read_stream(
+        self,
+        kind: str,
+        stream_id: str,
+        after_version: int = 0,
+        *,
+        company_id: str | None = None,
+    ) -> list[StreamRecord]:
+        """The company's stream's records above ``after_version``, in order.
 
-        An unknown stream, or another tenant's, reads as empty (a stream at version 0).
+        An unknown stream reads as empty (a stream at version 0). ``company_id`` defaults to
+        a tenant store's tenant; an admin store must give it.
+
+        Raises:
+            ValidationError: Bad arguments (see :func:`check_stream_read`).
+            PermissionDeniedError: ``company_id`` is not the tenant of a tenant store.
         """
         ...
 
-    def stream_ids(self, kind: str, *, after: str | None = None, limit: int = 100) -> Page[str]:
-        """The tenant's stream ids of ``kind`` in code-point order, one page.
+    def stream_ids(
+        self,
+        kind: str,
+        *,
+        company_id: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Page[str]:
+        """The company's stream ids of ``kind`` in code-point order, one page.
 
         Pass the previous page's ``next_cursor`` as ``after``; ``limit`` is 1 to 10,000.
+        ``company_id`` defaults to a tenant store's tenant; an admin store must give it.
         """
         ...
 
     def iter_stream_records(
-        self, kind: str, *, after_position: int = 0, batch_size: int = 10_000
+        self,
+        kind: str,
+        *,
+        company_id: str | None = None,
+        after_position: int = 0,
+        batch_size: int = 10_000,
     ) -> Iterator[list[StoredStreamRecord]]:
-        """Every record of ``kind`` of the tenant after ``after_position``, in store order.
+        """Every record of ``kind`` of the company after ``after_position``, in store order.
 
         For projections: resume from the last position seen. Batches hold at most
-        ``batch_size`` records.
+        ``batch_size`` records. A tenant store reads its tenant's; an admin store reads
+        ``company_id``'s, or every company's when it is left out.
         """
         ...
 

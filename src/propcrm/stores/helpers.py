@@ -11,7 +11,11 @@ the same bad writes with the same errors and pages with the same cursors:
   turn values into JSON text and back (personal data kept), raising typed errors that name the
   ticket or event when stored data is malformed;
 - :func:`unit_companies` works out which company (tenant) each org unit belongs to, and
-  :func:`visible_units` which units a tenant sees.
+  :func:`visible_units` which units a tenant sees;
+- :func:`check_stream_write`, :func:`check_stream_read` and :func:`check_stream_page` check the
+  arguments of the :class:`propcrm.stores.AggregateStreams` methods (kind, ids up to
+  :data:`MAX_STREAM_ID_LENGTH`, record types up to :data:`MAX_STREAM_TYPE_LENGTH`, versions,
+  positions, batch sizes, the company of a tenant or admin store).
 
 Example:
     >>> from propcrm.stores.helpers import decode_cursor, encode_cursor
@@ -33,13 +37,25 @@ from typing import Any
 from propcrm.errors import FieldError, PermissionDeniedError, StoreError, ValidationError
 from propcrm.model import CustomerRef, OrgLevel, OrgUnit, Ticket
 from propcrm.serialization import make_converter
-from propcrm.stores._contract import TicketQuery
+from propcrm.stores._contract import (
+    MAX_STREAM_ID_LENGTH,
+    MAX_STREAM_TYPE_LENGTH,
+    TicketQuery,
+    check_stream_page,
+    check_stream_read,
+    check_stream_write,
+)
 from propcrm.workflow import Event, replay
 
 __all__ = [
+    "MAX_STREAM_ID_LENGTH",
+    "MAX_STREAM_TYPE_LENGTH",
     "check_batch_size",
     "check_notification_claim",
     "check_save",
+    "check_stream_page",
+    "check_stream_read",
+    "check_stream_write",
     "check_tenant",
     "check_unit_tenant",
     "decode_cursor",

@@ -38,6 +38,7 @@ from propcrm.stores._contract import (
     StreamRecord,
     TicketQuery,
     check_stream_page,
+    check_stream_read,
     check_stream_write,
 )
 from propcrm.stores.helpers import (
@@ -70,9 +71,9 @@ class _Data:
         self.customers: dict[tuple[str, str], CustomerRef] = {}
         self.units: dict[str, tuple[OrgUnit, str | None]] = {}
         self.notified: set[tuple[str, str]] = set()
-        # Aggregate streams: (kind, stream id) -> (company, records); per kind, the global log
+        # Aggregate streams: (kind, company, stream id) -> records; per kind, the global log
         # of (stream id, company, record) whose index + 1 is the position.
-        self.streams: dict[tuple[str, str], tuple[str, list[StreamRecord]]] = {}
+        self.streams: dict[tuple[str, str, str], list[StreamRecord]] = {}
         self.stream_log: dict[str, list[tuple[str, str, StreamRecord]]] = {}
 
 
@@ -299,24 +300,19 @@ class MemoryStore:
 
     # -- aggregate streams ---------------------------------------------------------------
 
-    def _stream_version(self, kind: str, stream_id: str, company_id: str, expected: int) -> int:
-        """The stream's version for a writer of ``company_id``; refuses another company's."""
-        found = self._data.streams.get((kind, stream_id))
-        if found is None:
-            return 0
-        company, records = found
-        if company != company_id:
-            if self.tenant is None:
-                raise ValidationError.single(
-                    "$.company_id",
-                    f"{kind} stream {stream_id!r} belongs to company {company!r}, "
-                    f"not {company_id!r}",
-                    subject="append_stream",
-                )
+    def _checked_stream(
+        self, kind: str, stream_id: str, company_id: str, expected: int
+    ) -> list[StreamRecord]:
+        """The company's stream (new and empty if unknown); refuses a stale version."""
+        stored = self._data.streams.get((kind, company_id, stream_id), [])
+        if len(stored) != expected:
             raise StreamConcurrencyError(
-                kind=kind, stream_id=stream_id, expected_version=expected, actual_version=None
+                kind=kind,
+                stream_id=stream_id,
+                expected_version=expected,
+                actual_version=len(stored),
             )
-        return len(records)
+        return stored
 
     def append_stream(
         self,
@@ -331,49 +327,68 @@ class MemoryStore:
         check_stream_write(self.tenant, kind, stream_id, company_id, batch, expected_version)
         data = self._data
         with data.lock:
-            actual = self._stream_version(kind, stream_id, company_id, expected_version)
-            if actual != expected_version:
-                raise StreamConcurrencyError(
-                    kind=kind,
-                    stream_id=stream_id,
-                    expected_version=expected_version,
-                    actual_version=actual,
-                )
-            stored = data.streams.setdefault((kind, stream_id), (company_id, []))[1]
+            self._checked_stream(kind, stream_id, company_id, expected_version)
+            stored = data.streams.setdefault((kind, company_id, stream_id), [])
             stored.extend(batch)
             data.stream_log.setdefault(kind, []).extend(
                 (stream_id, company_id, record) for record in batch
             )
             return len(stored)
 
-    def read_stream(self, kind: str, stream_id: str, after_version: int = 0) -> list[StreamRecord]:
-        """The stream's records above ``after_version``; empty if unknown or another tenant's."""
+    def read_stream(
+        self,
+        kind: str,
+        stream_id: str,
+        after_version: int = 0,
+        *,
+        company_id: str | None = None,
+    ) -> list[StreamRecord]:
+        """The company's stream's records above ``after_version``; empty if unknown."""
+        company = check_stream_read(
+            self.tenant, kind, company_id, stream_id=stream_id, after_version=after_version
+        )
         with self._data.lock:
-            found = self._data.streams.get((kind, stream_id))
-            if found is None or (self.tenant is not None and found[0] != self.tenant):
-                return []
-            return [r for r in found[1] if r.version > after_version]
+            found = self._data.streams.get((kind, company or "", stream_id), [])
+            return [r for r in found if r.version > after_version]
 
-    def stream_ids(self, kind: str, *, after: str | None = None, limit: int = 100) -> Page[str]:
-        """The tenant's stream ids of ``kind`` in code-point order, one page."""
+    def stream_ids(
+        self,
+        kind: str,
+        *,
+        company_id: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Page[str]:
+        """The company's stream ids of ``kind`` in code-point order, one page."""
+        company = check_stream_read(self.tenant, kind, company_id)
         check_stream_page(limit, after)
         with self._data.lock:
             ids = sorted(
                 stream_id
-                for (k, stream_id), (company, _) in self._data.streams.items()
-                if k == kind
-                and (self.tenant is None or company == self.tenant)
-                and (after is None or stream_id > after)
+                for (k, c, stream_id) in self._data.streams
+                if k == kind and c == company and (after is None or stream_id > after)
             )
         items = tuple(ids[:limit])
         return Page(items=items, next_cursor=items[-1] if len(ids) > limit else None)
 
     def iter_stream_records(
-        self, kind: str, *, after_position: int = 0, batch_size: int = 10_000
+        self,
+        kind: str,
+        *,
+        company_id: str | None = None,
+        after_position: int = 0,
+        batch_size: int = 10_000,
     ) -> Iterator[list[StoredStreamRecord]]:
-        """Every record of ``kind`` of the tenant after ``after_position``, in batches."""
-        check_batch_size(batch_size)
-        position = max(after_position, 0)
+        """Every record of ``kind`` of the company (all, for an admin) after a position."""
+        only = check_stream_read(
+            self.tenant,
+            kind,
+            company_id,
+            after_position=after_position,
+            batch_size=batch_size,
+            every_company=True,
+        )
+        position = after_position
         while True:
             batch: list[StoredStreamRecord] = []
             with self._data.lock:
@@ -381,7 +396,7 @@ class MemoryStore:
                 while position < len(log) and len(batch) < batch_size:
                     stream_id, company, record = log[position]
                     position += 1
-                    if self.tenant is None or company == self.tenant:
+                    if only is None or company == only:
                         batch.append(
                             StoredStreamRecord(
                                 position=position,
@@ -409,15 +424,7 @@ class MemoryStore:
         )
         data = self._data
         with data.lock:
-            actual = self._stream_version(kind, stream_id, company_id, expected_version)
-            if actual != expected_version:
-                raise StreamConcurrencyError(
-                    kind=kind,
-                    stream_id=stream_id,
-                    expected_version=expected_version,
-                    actual_version=actual,
-                )
-            stored = data.streams[(kind, stream_id)][1]
+            stored = self._checked_stream(kind, stream_id, company_id, expected_version)
             for index, record in enumerate(batch):
                 old = stored[record.version - 1]
                 if old.type != record.type:
@@ -433,7 +440,7 @@ class MemoryStore:
             stored[:] = [replaced.get(r.version, r) for r in stored]
             log = data.stream_log[kind]
             for index, (sid, company, record) in enumerate(log):
-                if sid == stream_id and record.version in replaced:
+                if sid == stream_id and company == company_id and record.version in replaced:
                     log[index] = (sid, company, replaced[record.version])
 
     def close(self) -> None:

@@ -967,29 +967,149 @@ class StoreContract:
         two = self._streams(make_store("c2"))
         admin = self._streams(make_store(None))
         one.append_stream("delivery_batch", "B1", "c1", stream_records(1, 2), 0)
-        two.append_stream("delivery_batch", "B2", "c2", stream_records(1, 1), 0)
+        # The same id in another company is another stream: written independently, at version 0,
+        # and nothing about c1's "B1" (its existence, its version) shows through c2's store.
         assert two.read_stream("delivery_batch", "B1") == []
-        assert one.stream_ids("delivery_batch").items == ("B1",)
-        assert two.stream_ids("delivery_batch").items == ("B2",)
-        assert admin.stream_ids("delivery_batch").items == ("B1", "B2")
-        mine = [s for b in two.iter_stream_records("delivery_batch") for s in b]
-        assert [(s.stream_id, s.company_id) for s in mine] == [("B2", "c2")]
-        # Writing another company's stream through a tenant store: denied, nothing written.
-        with pytest.raises(PermissionDeniedError):
-            one.append_stream("delivery_batch", "B3", "c2", stream_records(1, 1), 0)
-        assert admin.read_stream("delivery_batch", "B3") == []
-        # Another tenant's stream id: a conflict that reveals nothing about it.
+        assert two.append_stream("delivery_batch", "B1", "c2", stream_records(1, 1), 0) == 1
         with pytest.raises(StreamConcurrencyError) as caught:
             two.append_stream("delivery_batch", "B1", "c2", stream_records(3, 1), 2)
-        assert caught.value.actual_version is None
-        with pytest.raises(StreamConcurrencyError):
-            two.append_stream("delivery_batch", "B1", "c2", stream_records(1, 1), 0)
-        # An admin store reads every tenant's streams but cannot move one to another company.
-        assert len(admin.read_stream("delivery_batch", "B1")) == 2
-        with pytest.raises(ValidationError):
-            admin.append_stream("delivery_batch", "B1", "c2", stream_records(3, 1), 2)
+        assert caught.value.actual_version == 1  # c2's own stream, never c1's
+        assert "None" not in str(caught.value)
+        two.append_stream("delivery_batch", "B2", "c2", stream_records(1, 1), 0)
+        assert one.read_stream("delivery_batch", "B1") == stream_records(1, 2)
+        assert two.read_stream("delivery_batch", "B1") == stream_records(1, 1)
+        assert one.stream_ids("delivery_batch").items == ("B1",)
+        assert two.stream_ids("delivery_batch").items == ("B1", "B2")
+        mine = [s for b in two.iter_stream_records("delivery_batch") for s in b]
+        assert [(s.stream_id, s.company_id) for s in mine] == [("B1", "c2"), ("B2", "c2")]
+        # A rewrite touches its company's stream only.
+        blank = [attrs.evolve(stream_records(1, 1)[0], document='{"redacted": true}')]
+        two.rewrite_stream("delivery_batch", "B1", "c2", blank, 1)
+        assert one.read_stream("delivery_batch", "B1") == stream_records(1, 2)
+        assert two.read_stream("delivery_batch", "B1") == blank
+        # Another company through a tenant store: denied, for writes and reads alike.
+        with pytest.raises(PermissionDeniedError):
+            one.append_stream("delivery_batch", "B3", "c2", stream_records(1, 1), 0)
+        with pytest.raises(PermissionDeniedError):
+            one.read_stream("delivery_batch", "B1", company_id="c2")
+        with pytest.raises(PermissionDeniedError):
+            one.stream_ids("delivery_batch", company_id="c2")
+        with pytest.raises(PermissionDeniedError):
+            next(iter(one.iter_stream_records("delivery_batch", company_id="c2")))
+        assert one.read_stream("delivery_batch", "B1", company_id="c1") == stream_records(1, 2)
+        assert admin.read_stream("delivery_batch", "B3", company_id="c2") == []
+
+    def test_admin_store_names_the_company_of_a_stream(self, make_store: MakeStore) -> None:
+        admin = self._streams(make_store(None))
+        admin.append_stream("delivery_batch", "B1", "c1", stream_records(1, 2), 0)
+        admin.append_stream("delivery_batch", "B1", "c2", stream_records(1, 1), 0)
         assert admin.append_stream("delivery_batch", "B1", "c1", stream_records(3, 1), 2) == 3
-        assert len(one.read_stream("delivery_batch", "B1")) == 3
+        assert admin.read_stream("delivery_batch", "B1", company_id="c1") == stream_records(1, 3)
+        assert admin.read_stream("delivery_batch", "B1", company_id="c2") == stream_records(1, 1)
+        assert admin.stream_ids("delivery_batch", company_id="c2").items == ("B1",)
+        assert admin.stream_ids("delivery_batch", company_id="c3").items == ()
+        # Reading one stream or listing ids needs the company: an id alone names no stream.
+        with pytest.raises(ValidationError) as read:
+            admin.read_stream("delivery_batch", "B1")
+        assert read.value.errors[0].path == "$.company_id"
+        with pytest.raises(ValidationError) as listed:
+            admin.stream_ids("delivery_batch")
+        assert listed.value.errors[0].path == "$.company_id"
+        # Iterating records may read every company's (each record says its company) or one's.
+        every = [s for b in admin.iter_stream_records("delivery_batch") for s in b]
+        assert [(s.company_id, s.record.version) for s in every] == [
+            ("c1", 1),
+            ("c1", 2),
+            ("c2", 1),
+            ("c1", 3),
+        ]
+        only = [s for b in admin.iter_stream_records("delivery_batch", company_id="c2") for s in b]
+        assert [(s.company_id, s.record.version) for s in only] == [("c2", 1)]
+        assert len(self._streams(make_store("c1")).read_stream("delivery_batch", "B1")) == 3
+
+    def test_stream_read_arguments_are_refused(self, store: Store) -> None:
+        streams = self._streams(store)
+        streams.append_stream("delivery_batch", "B1", "c1", stream_records(1, 1), 0)
+        calls: list[tuple[Callable[[], object], str]] = [
+            (lambda: streams.read_stream("Delivery Batch", "B1"), "$.kind"),
+            (lambda: streams.read_stream("delivery_batch", ""), "$.stream_id"),
+            (lambda: streams.read_stream("delivery_batch", "B" * 256), "$.stream_id"),
+            (lambda: streams.read_stream("delivery_batch", 7), "$.stream_id"),  # type: ignore[arg-type]
+            (lambda: streams.read_stream("delivery_batch", "B1", -1), "$.after_version"),
+            (lambda: streams.read_stream("delivery_batch", "B1", "1"), "$.after_version"),  # type: ignore[arg-type]
+            (lambda: streams.read_stream("delivery_batch", "B1", True), "$.after_version"),
+            (lambda: streams.read_stream("delivery_batch", "B1", company_id=""), "$.company_id"),
+            (lambda: streams.stream_ids("", limit=3), "$.kind"),
+            (lambda: streams.stream_ids("delivery_batch", limit=True), "$.limit"),
+            (lambda: streams.stream_ids("delivery_batch", after=3), "$.after"),  # type: ignore[arg-type]
+            (lambda: next(iter(streams.iter_stream_records("X"))), "$.kind"),
+            (
+                lambda: next(
+                    iter(streams.iter_stream_records("delivery_batch", after_position=-1))
+                ),
+                "$.after_position",
+            ),
+            (
+                lambda: next(
+                    iter(streams.iter_stream_records("delivery_batch", after_position=1.5))  # type: ignore[arg-type]
+                ),
+                "$.after_position",
+            ),
+            (
+                lambda: next(iter(streams.iter_stream_records("delivery_batch", batch_size=0))),
+                "$.batch_size",
+            ),
+            (
+                lambda: next(iter(streams.iter_stream_records("delivery_batch", batch_size=True))),
+                "$.batch_size",
+            ),
+        ]
+        for call, path in calls:
+            with pytest.raises(ValidationError) as caught:
+                call()
+            assert caught.value.errors[0].path == path
+
+    def test_stream_record_type_fits_the_column(self, store: Store) -> None:
+        streams = self._streams(store)
+        with pytest.raises(ValidationError) as caught:
+            StreamRecord(version=1, type="t" * 65, occurred_at=T0, document="{}")
+        assert caught.value.errors[0].path == "$.type"
+        fits = StreamRecord(version=1, type="t" * 64, occurred_at=T0, document="{}")
+        too_long = StreamRecord(version=1, type="t" * 64, occurred_at=T0, document="{}")
+        object.__setattr__(too_long, "type", "t" * 65)  # past the value's check: the store checks
+        with pytest.raises(ValidationError) as refused:
+            streams.append_stream("delivery_batch", "B1", "c1", [too_long], 0)
+        assert refused.value.errors[0].path == "$.records[0].type"
+        assert streams.append_stream("delivery_batch", "B1", "c1", [fits], 0) == 1
+        assert streams.read_stream("delivery_batch", "B1") == [fits]
+
+    def test_stream_lone_surrogate_is_refused(self, store: Store) -> None:
+        streams = self._streams(store)
+        # A lone surrogate, as text decoded with errors="surrogateescape" may hold: valid JSON
+        # text to Python, not encodable as UTF-8 by a SQL driver.
+        bad = StreamRecord(version=1, type="t", occurred_at=T0, document='{"name": "\ud800"}')
+        with pytest.raises(ValidationError) as caught:
+            streams.append_stream("delivery_batch", "B1", "c1", [bad], 0)
+        assert caught.value.errors[0].path == "$.records[0].document"
+        assert streams.read_stream("delivery_batch", "B1") == []
+        with pytest.raises(ValidationError) as surrogate_id:
+            streams.append_stream("delivery_batch", "B\udc80", "c1", stream_records(1, 1), 0)
+        assert surrogate_id.value.errors[0].path == "$.stream_id"
+
+    def test_stream_errors_never_quote_a_document(self, store: Store) -> None:
+        streams = self._streams(store)
+        secret = '["张三丰", "13812345678"]'
+        with pytest.raises(ValidationError) as shape:
+            StreamRecord(version=1, type="t", occurred_at=T0, document=secret)
+        assert "张三丰" not in str(shape.value)
+        assert "1381234" not in str(shape.value)
+        record = stream_records(1, 1)[0]
+        for document in (secret, '{"name": "张三丰", "phone": 13812345678,,}'):
+            object.__setattr__(record, "document", document)
+            with pytest.raises(ValidationError) as caught:
+                streams.append_stream("delivery_batch", "B1", "c1", [record], 0)
+            assert "张三丰" not in str(caught.value)
+            assert "1381234" not in str(caught.value)
 
     def test_stream_ids_pages_cover_everything_once(self, make_store: MakeStore) -> None:
         store = self._streams(make_store("c1"))

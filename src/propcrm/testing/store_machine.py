@@ -5,7 +5,8 @@ reference), then applies the same random operations to both: intakes (some reusi
 key, some written through another tenant's store), appends with the right or a stale version,
 reads and queries through tenant-scoped and admin stores, intake-key lookups and the global
 event stream; and, when the store keeps aggregate streams, appends (right, stale or ahead
-versions, another company's stream), reads, listings, the order per kind and rewrites. Every
+versions, one id under two companies), reads and listings naming a company or not (an admin
+store must), the order per kind and rewrites. Every
 outcome must match: the same values, or the same error type (and, for conflicts, the same
 reported version).
 
@@ -256,7 +257,7 @@ def store_machine(open_stores: OpenStores) -> type[RuleBasedStateMachine]:
             hours: int,
         ) -> None:
             reference = self.reference[None]
-            version = len(reference.read_stream(kind, stream_id))
+            version = len(reference.read_stream(kind, stream_id, company_id=company))
             expected = max(version + offset, 0)
             records = stream_records(
                 expected + 1, count, at=T0 + timedelta(hours=hours), stream=stream_id
@@ -269,23 +270,31 @@ def store_machine(open_stores: OpenStores) -> type[RuleBasedStateMachine]:
             kind=st.sampled_from(_KINDS),
             stream_id=st.sampled_from(_STREAMS),
             reader=st.sampled_from((None, *_TENANTS)),
+            company=st.sampled_from((None, *_TENANTS)),
             after=st.integers(min_value=0, max_value=4),
         )
-        def stream_read(self, kind: str, stream_id: str, reader: str | None, after: int) -> None:
-            self._streams_both(reader, lambda s: s.read_stream(kind, stream_id, after))
+        def stream_read(
+            self, kind: str, stream_id: str, reader: str | None, company: str | None, after: int
+        ) -> None:
+            self._streams_both(
+                reader, lambda s: s.read_stream(kind, stream_id, after, company_id=company)
+            )
 
         @rule(
             kind=st.sampled_from(_KINDS),
             reader=st.sampled_from((None, *_TENANTS)),
+            company=st.sampled_from((None, *_TENANTS)),
             limit=st.integers(min_value=1, max_value=3),
             batch=st.integers(min_value=1, max_value=4),
         )
-        def stream_list(self, kind: str, reader: str | None, limit: int, batch: int) -> None:
+        def stream_list(
+            self, kind: str, reader: str | None, company: str | None, limit: int, batch: int
+        ) -> None:
             def pages(store: AggregateStreams) -> list[tuple[str, ...]]:
                 found: list[tuple[str, ...]] = []
                 cursor = None
                 while len(found) < 100:
-                    page = store.stream_ids(kind, after=cursor, limit=limit)
+                    page = store.stream_ids(kind, company_id=company, after=cursor, limit=limit)
                     found.append(page.items)
                     cursor = page.next_cursor
                     if cursor is None:
@@ -293,7 +302,9 @@ def store_machine(open_stores: OpenStores) -> type[RuleBasedStateMachine]:
                 return found
 
             def records(store: AggregateStreams) -> tuple[list[Any], list[int]]:
-                batches = list(store.iter_stream_records(kind, batch_size=batch))
+                batches = list(
+                    store.iter_stream_records(kind, company_id=company, batch_size=batch)
+                )
                 positions = [s.position for b in batches for s in b]
                 assert positions == sorted(set(positions)), "positions must strictly increase"
                 # Positions are the store's own numbers: compare what they order.
@@ -322,7 +333,7 @@ def store_machine(open_stores: OpenStores) -> type[RuleBasedStateMachine]:
             stale: bool,
             data: st.DataObject,
         ) -> None:
-            stored = self.reference[None].read_stream(kind, stream_id)
+            stored = self.reference[None].read_stream(kind, stream_id, company_id=company)
             if not stored:
                 return
             chosen = data.draw(st.sets(st.sampled_from(stored), min_size=1))

@@ -170,10 +170,14 @@ def build_tables(prefix: str, dialect: sa.engine.Dialect) -> Tables:
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("occurred_at", when(), nullable=False),
         sa.Column("document", text(), nullable=False),
-        # The concurrency check: two writers of one version cannot both commit.
-        sa.UniqueConstraint("kind", "stream_id", "version", name=f"{prefix}uq_stream_version"),
-        sa.Index(f"{prefix}ix_streams_kind_company", "kind", "company_id", "stream_id"),
+        # Streams are per company. The concurrency check: two writers of one version of one
+        # company's stream cannot both commit. The constraint's index also serves reads and
+        # listings of a company's streams.
+        sa.UniqueConstraint(
+            "kind", "company_id", "stream_id", "version", name=f"{prefix}uq_stream_version"
+        ),
         sa.Index(f"{prefix}ix_streams_kind_position", "kind", "position"),
+        sa.Index(f"{prefix}ix_streams_kind_company_position", "kind", "company_id", "position"),
         sqlite_autoincrement=True,  # positions are never reused
         mysql_engine="InnoDB",
         mysql_charset="utf8mb4",

@@ -1,10 +1,11 @@
 """Aggregate streams in the SQL store: the ``<prefix>streams`` table (private; see the package).
 
-One row per stream record: ``(kind, stream_id, version)`` is unique, and that constraint is the
-concurrency check: of two writers appending the same version exactly one commits. Each append
-also reads the stream's version first inside its transaction, so a stale writer is refused
-before it writes and a racing one by the constraint; either way nothing of it is kept. The
-documents are the JSON text the aggregate's service wrote; this module never decodes them.
+One row per stream record: ``(kind, company_id, stream_id, version)`` is unique (streams are per
+company: two companies may both have a batch ``"B1"``), and that constraint is the concurrency
+check: of two writers appending the same version exactly one commits. Each append also reads the
+stream's version first inside its transaction, so a stale writer is refused before it writes and
+a racing one by the constraint; either way nothing of it is kept. The documents are the JSON text
+the aggregate's service wrote; this module never decodes them.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from propcrm.stores._contract import (
     StreamConcurrencyError,
     StreamRecord,
     check_stream_page,
+    check_stream_read,
     check_stream_write,
 )
-from propcrm.stores.helpers import check_batch_size, to_utc
+from propcrm.stores.helpers import to_utc
 
 if TYPE_CHECKING:
     from propcrm.stores.sql._schema import Tables
@@ -61,21 +63,20 @@ class StreamsMixin:
 
         def _read(self, action: str, function: Callable[[sa.Connection], T]) -> T: ...
 
-    def _stream_scoped(self) -> sa.ColumnElement[bool]:
+    def _stream_of(self, kind: str, company_id: str, stream_id: str) -> list[Any]:
+        """The WHERE conditions of one company's stream."""
         s = self._t.streams
-        return s.c.company_id == self.tenant if self.tenant is not None else sa.true()
+        return [s.c.kind == kind, s.c.company_id == company_id, s.c.stream_id == stream_id]
 
-    def _stream_head(
-        self, conn: sa.Connection, kind: str, stream_id: str
-    ) -> tuple[int, str | None]:
-        """The stream's version and company (``(0, None)`` for an unknown stream)."""
+    def _stream_version(
+        self, conn: sa.Connection, kind: str, company_id: str, stream_id: str
+    ) -> int:
+        """The company's stream's version (0 for an unknown stream)."""
         s = self._t.streams
         found = conn.execute(
-            sa.select(sa.func.max(s.c.version), sa.func.max(s.c.company_id)).where(
-                s.c.kind == kind, s.c.stream_id == stream_id
-            )
-        ).one()
-        return int(found[0] or 0), found[1]
+            sa.select(sa.func.max(s.c.version)).where(*self._stream_of(kind, company_id, stream_id))
+        ).scalar()
+        return int(found or 0)
 
     def _checked_version(
         self,
@@ -84,24 +85,9 @@ class StreamsMixin:
         stream_id: str,
         company_id: str,
         expected_version: int,
-        subject: str,
     ) -> None:
-        """Refuse a write to another company's stream or at a stale version."""
-        version, company = self._stream_head(conn, kind, stream_id)
-        if company is not None and company != company_id:
-            if self.tenant is None:
-                raise ValidationError.single(
-                    "$.company_id",
-                    f"{kind} stream {stream_id!r} belongs to company {company!r}, "
-                    f"not {company_id!r}",
-                    subject=subject,
-                )
-            raise StreamConcurrencyError(
-                kind=kind,
-                stream_id=stream_id,
-                expected_version=expected_version,
-                actual_version=None,  # another tenant's stream: say nothing about it
-            )
+        """Refuse a write at a stale version."""
+        version = self._stream_version(conn, kind, company_id, stream_id)
         if version != expected_version:
             raise StreamConcurrencyError(
                 kind=kind,
@@ -145,51 +131,55 @@ class StreamsMixin:
             try:
                 with self._write() as conn:
                     self._lock_streams(conn)
-                    self._checked_version(
-                        conn, kind, stream_id, company_id, expected_version, "append_stream"
-                    )
+                    self._checked_version(conn, kind, stream_id, company_id, expected_version)
                     conn.execute(self._t.streams.insert(), rows)
             except sa_exc.SQLAlchemyError as exc:
                 # A racing writer took the version (unique constraint, or a deadlock on
                 # MariaDB): say so with the version now stored; anything else is a store error.
-                self._refuse_if_moved(kind, stream_id, expected_version, action, exc)
+                self._refuse_if_moved(kind, stream_id, company_id, expected_version, action, exc)
         return expected_version + len(batch)
 
     def _refuse_if_moved(
         self,
         kind: str,
         stream_id: str,
+        company_id: str,
         expected_version: int,
         action: str,
         exc: sa_exc.SQLAlchemyError,
     ) -> NoReturn:
         try:
-            version, company = self._read(
-                action, lambda conn: self._stream_head(conn, kind, stream_id)
+            version = self._read(
+                action, lambda conn: self._stream_version(conn, kind, company_id, stream_id)
             )
         except PropcrmError:
             _store_error(action, exc)
         if version != expected_version:
-            visible = self.tenant is None or company == self.tenant
             raise StreamConcurrencyError(
                 kind=kind,
                 stream_id=stream_id,
                 expected_version=expected_version,
-                actual_version=version if visible else None,
+                actual_version=version,
             ) from exc
         _store_error(action, exc)
 
-    def read_stream(self, kind: str, stream_id: str, after_version: int = 0) -> list[StreamRecord]:
-        """The stream's records above ``after_version``; empty if unknown or another tenant's."""
+    def read_stream(
+        self,
+        kind: str,
+        stream_id: str,
+        after_version: int = 0,
+        *,
+        company_id: str | None = None,
+    ) -> list[StreamRecord]:
+        """The company's stream's records above ``after_version``; empty if unknown."""
+        company = check_stream_read(
+            self.tenant, kind, company_id, stream_id=stream_id, after_version=after_version
+        )
+        assert company is not None  # check_stream_read requires one here
         s = self._t.streams
         statement = (
             sa.select(s.c.version, s.c.type, s.c.occurred_at, s.c.document)
-            .where(
-                s.c.kind == kind,
-                s.c.stream_id == stream_id,
-                s.c.version > after_version,
-                self._stream_scoped(),
-            )
+            .where(*self._stream_of(kind, company, stream_id), s.c.version > after_version)
             .order_by(s.c.version)
         )
         rows = self._read(
@@ -197,12 +187,20 @@ class StreamsMixin:
         )
         return [_record(kind, stream_id, *row) for row in rows]
 
-    def stream_ids(self, kind: str, *, after: str | None = None, limit: int = 100) -> Page[str]:
-        """The tenant's stream ids of ``kind`` in code-point order, one page."""
+    def stream_ids(
+        self,
+        kind: str,
+        *,
+        company_id: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Page[str]:
+        """The company's stream ids of ``kind`` in code-point order, one page."""
+        company = check_stream_read(self.tenant, kind, company_id)
         check_stream_page(limit, after)
         s = self._t.streams
         # Every stream has exactly one version 1: one row per stream, no DISTINCT needed.
-        where = [s.c.kind == kind, s.c.version == 1, self._stream_scoped()]
+        where = [s.c.kind == kind, s.c.company_id == company, s.c.version == 1]
         if after is not None:
             where.append(s.c.stream_id > after)
         statement = sa.select(s.c.stream_id).where(*where).order_by(s.c.stream_id).limit(limit + 1)
@@ -213,14 +211,27 @@ class StreamsMixin:
         return Page(items=items, next_cursor=items[-1] if len(ids) > limit else None)
 
     def iter_stream_records(
-        self, kind: str, *, after_position: int = 0, batch_size: int = 10_000
+        self,
+        kind: str,
+        *,
+        company_id: str | None = None,
+        after_position: int = 0,
+        batch_size: int = 10_000,
     ) -> Iterator[list[StoredStreamRecord]]:
-        """Every record of ``kind`` of the tenant after ``after_position``, in batches.
+        """Every record of ``kind`` of the company (all, for an admin) after a position.
 
         Each batch is one keyset query; no connection is held between batches.
         """
-        check_batch_size(batch_size)
+        only = check_stream_read(
+            self.tenant,
+            kind,
+            company_id,
+            after_position=after_position,
+            batch_size=batch_size,
+            every_company=True,
+        )
         s = self._t.streams
+        scoped = s.c.company_id == only if only is not None else sa.true()
         statement = (
             sa.select(
                 s.c.position,
@@ -231,7 +242,7 @@ class StreamsMixin:
                 s.c.occurred_at,
                 s.c.document,
             )
-            .where(s.c.kind == kind, s.c.position > sa.bindparam("after"), self._stream_scoped())
+            .where(s.c.kind == kind, s.c.position > sa.bindparam("after"), scoped)
             .order_by(s.c.position)
             .limit(batch_size)
         )
@@ -239,7 +250,7 @@ class StreamsMixin:
         def fetch(conn: sa.Connection, after: int) -> list[Any]:
             return list(conn.execute(statement, {"after": after}).all())
 
-        position = max(after_position, 0)
+        position = after_position
         while True:
             rows = self._read(f"reading {kind} streams", functools.partial(fetch, after=position))
             if not rows:
@@ -275,14 +286,11 @@ class StreamsMixin:
             try:
                 with self._write() as conn:
                     self._lock_streams(conn)
-                    self._checked_version(
-                        conn, kind, stream_id, company_id, expected_version, "rewrite_stream"
-                    )
+                    self._checked_version(conn, kind, stream_id, company_id, expected_version)
                     stored = dict(
                         conn.execute(
                             sa.select(s.c.version, s.c.type).where(
-                                s.c.kind == kind,
-                                s.c.stream_id == stream_id,
+                                *self._stream_of(kind, company_id, stream_id),
                                 s.c.version.in_([r.version for r in batch]),
                             )
                         ).all()
@@ -298,8 +306,7 @@ class StreamsMixin:
                     update = (
                         s.update()
                         .where(
-                            s.c.kind == kind,
-                            s.c.stream_id == stream_id,
+                            *self._stream_of(kind, company_id, stream_id),
                             s.c.version == sa.bindparam("b_version"),
                         )
                         .values(document=sa.bindparam("b_document"))
