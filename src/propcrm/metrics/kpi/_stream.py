@@ -1,9 +1,11 @@
 """The streaming engine: one pass over histories, memory bounded by the groups.
 
-Each ticket's events fold into one fact row (:func:`ticket_facts`), which updates its groups'
-slots and is dropped. Counts and sums take constant memory per group; medians and P90s are exact,
-so they keep the values of their group: memory for those grows with the tickets of a group that
-have the value (8 bytes and a list slot each), not with events.
+Each ticket's events fold into the values of its fact row (``fold_history``); the columns
+the KPIs read update the ticket's groups' slots and are dropped, without building the row (see
+``_stream_compile``: the update is generated code, tested against the plain per-slot update).
+Counts and sums take constant memory per group; medians and P90s are exact, so they keep the
+values of their group: memory for those grows with the tickets of a group that have the value
+(8 bytes and a list slot each), not with events.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from propcrm.metrics.kpi._engine import (
     resolve_definitions,
     window_bounds,
 )
-from propcrm.metrics.kpi._facts import DIMENSIONS, FactOptions, Row, iter_facts, survey_facts
+from propcrm.metrics.kpi._facts import (
+    DIMENSIONS,
+    FactOptions,
+    Row,
+    iter_facts,
+    survey_facts,
+)
 from propcrm.metrics.kpi._stream_compile import (
     CohortSlots,
     GroupMap,

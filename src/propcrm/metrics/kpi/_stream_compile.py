@@ -1,7 +1,8 @@
-"""The streaming engine's generated row adders: one straight-line function per fact source.
+"""The streaming engine's generated adders: straight-line code per fact source.
 
-Feeding a fact row to the groups is the inner loop of :func:`propcrm.metrics.kpi.compute`, so
-each source's cohorts compile into one Python function (``_add(r)``) that
+Feeding facts to the groups is the inner loop of :func:`propcrm.metrics.kpi.compute`, so each
+source's cohorts compile into one Python function. The row adder (:func:`compile_adder`,
+``_add(r)``):
 
 * reads every grouping dimension and every column used more than once exactly once;
 * per cohort, skips the row when its cohort date is empty or outside the window, finds the
@@ -10,11 +11,21 @@ each source's cohorts compile into one Python function (``_add(r)``) that
   is tested once and the slots needing it go inside its branch (greedily, level by level), so
   a row that fails "not voided" skips every slot behind it at once.
 
+The history adder (:func:`compile_history_adder`, ``_add_histories(histories)``) does the same
+straight from ticket histories: it folds each one
+(:func:`~propcrm.metrics.kpi._facts.fold_history`) and evaluates only the fact columns the
+cohorts read, from the expressions :func:`~propcrm.metrics.kpi.ticket_facts` uses for its rows
+(:data:`~propcrm.metrics.kpi._facts.FACT_EXPRESSIONS`); no row dict is built. Columns the fact
+options leave empty in every row are the constant ``None``, and the slots needing a value there
+drop out of the code.
+
 A conjunct implied by an enclosing one is dropped (``x == 'a'`` already means ``x is not None``:
 comparisons are false on nulls). :func:`simple_update` is the plain, one ``if`` per slot
-version the tests compare the generated code with. The source is generated from condition trees
-whose leaves are column names and literal values printed with ``repr()``, so it holds no caller
-code.
+version the tests compare the generated code with (``tests/metrics/kpi/test_stream_*.py``:
+generated row adders against it on random rows, the history path against fact rows on random
+histories). The source is generated from condition trees whose leaves are column names and
+literal values printed with ``repr()`` and from the fixed column expressions, so it holds no
+caller code.
 """
 
 from __future__ import annotations
