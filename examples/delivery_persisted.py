@@ -61,10 +61,17 @@ def leak(unit: str) -> d.DefectReport:
 
 
 def main() -> None:
+    # The database lives in a temporary folder, removed when the example ends (even on error).
+    with tempfile.TemporaryDirectory(prefix="propcrm-delivery-") as folder:
+        run(Path(folder) / "crm.db")
+
+
+def run(path: Path) -> None:
+    """Two writers on one SQLite batch, then the batch read back after a restart."""
     std = tx.standard()
     delivery = d.Delivery(taxonomy=std)
     clock = Clock()
-    url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'crm.db'}"
+    url = f"sqlite:///{path}"
     team_store = open_store(url, tenant=COMPANY)
     desk_store = open_store(url, tenant=COMPANY)
     tickets = TicketService(desk_store, plugins=make_plugin_manager(plugins=[]), clock=clock)

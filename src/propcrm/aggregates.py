@@ -15,7 +15,7 @@ The store must have the :class:`propcrm.stores.AggregateStreams` capability (the
 stores do). Events are kept as JSON documents written by the propcrm converter with personal
 data kept, exactly as tickets are; the store never decodes them, the service does, and a damaged
 document raises ``StoreError`` (not JSON) or ``ValidationError`` (not an event) naming the stream
-and the version.
+and the version (field paths only: a stored value may be personal data).
 
 Streams are kept per company. A service works on one company's aggregates: the store's tenant,
 or for an admin store (``tenant=None``) the ``company_id`` the service is given.
@@ -88,6 +88,7 @@ from propcrm.customers import replay as archive_replay
 from propcrm.errors import (
     AlreadyExistsError,
     ConcurrencyError,
+    FieldError,
     NotFoundError,
     PermissionDeniedError,
     PluginError,
@@ -158,8 +159,10 @@ def _decode(kind: str, stream_id: str, record: StreamRecord, envelope: type[E], 
     try:
         event: E = _converter().structure(data, envelope)
     except ValidationError as exc:
+        # The paths only: the converter's messages quote the bad value, which in a stored
+        # document may be personal data.
         raise ValidationError(
-            exc.errors,
+            [FieldError(path=e.path, message="not a valid value here") for e in exc.errors],
             subject=where,
             hint="the row was changed outside propcrm or written by another schema",
         ) from None

@@ -230,3 +230,17 @@ def test_failed_redaction_is_raised_over_a_failed_listener(
     clock.now += timedelta(minutes=1)
     with pytest.raises(PluginError, match="do not retry"):
         failing.run(register(customer_id="C2"), actor=AGENT)
+
+
+def test_a_damaged_stored_document_is_reported_without_its_values(store: Store) -> None:
+    service, _, _ = service_with(store)
+    assert isinstance(store, AggregateStreams)
+    first = store.read_stream(ARCHIVE_KIND, "C1")[0]
+    document = json.loads(first.document)
+    document["payload"]["birthday"] = f"{NAME} {PHONE}"  # changed outside propcrm
+    damaged = attrs.evolve(first, document=json.dumps(document, ensure_ascii=False))
+    store.rewrite_stream(ARCHIVE_KIND, "C1", "c1", [damaged], len(commands()))
+    with pytest.raises(ValidationError) as caught:
+        service.get("C1")
+    assert caught.value.errors[0].path == "$.payload.birthday"
+    assert leaked(str(caught.value)) == []

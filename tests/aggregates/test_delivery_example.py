@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -10,15 +11,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_persisted_delivery_example() -> None:
+def test_persisted_delivery_example(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "delivery_persisted.py")],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
     assert result.returncode == 0, result.stderr
+    assert list(scratch.iterdir()) == [], "the example leaves no temporary files behind"
     out = result.stdout
     # 1 opening + 12 inspections (3 with a rectification task) + 12 bookings + 12 owner
     # inspections + 12 handovers.

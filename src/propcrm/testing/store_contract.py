@@ -33,6 +33,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -173,19 +174,39 @@ def stream_records(
 
 
 def _imaginary(instant: datetime) -> bool:
-    """Whether a wall time falls in a DST gap (it names no real instant) or fold (it names two).
+    """Whether a wall time falls in a DST gap: it names no real instant, so no store can keep it.
 
-    Python (PEP 495) compares such a time unequal to every datetime of another zone, even the
-    same instant in UTC, so no store can return a value equal to it; the histories a store is
-    tested with avoid them.
+    A time in a fold (it names two instants) is real; the round trip compares it as a UTC
+    instant (:func:`_in_utc`), since Python (PEP 495) compares it unequal to every datetime of
+    another zone, even the same instant in UTC.
     """
     zone = instant.tzinfo
     if zone is None:
         return False
     back = instant.astimezone(timezone.utc).astimezone(zone)
-    if back.replace(tzinfo=None) != instant.replace(tzinfo=None):
-        return True  # a gap
-    return instant.replace(fold=1 - instant.fold).utcoffset() != instant.utcoffset()  # a fold
+    return back.replace(tzinfo=None) != instant.replace(tzinfo=None)
+
+
+def _in_utc(value: Any) -> Any:
+    """``value`` with every aware datetime in it moved to UTC (the same instants).
+
+    Looks inside attrs values, tuples, lists, frozensets and dicts, so values compare by instant
+    whatever their zone or fold.
+    """
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc) if value.tzinfo is not None else value
+    if attrs.has(type(value)):
+        changes = {
+            field.alias: _in_utc(getattr(value, field.name))
+            for field in attrs.fields(type(value))
+            if field.init
+        }
+        return attrs.evolve(value, **changes)
+    if isinstance(value, tuple | list | frozenset):
+        return type(value)(_in_utc(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _in_utc(item) for key, item in value.items()}
+    return value
 
 
 def _unique(stem: str) -> str:
@@ -1229,6 +1250,19 @@ class StoreContract:
 
     # -- any history -----------------------------------------------------------------------
 
+    @pytest.mark.parametrize("fold", [0, 1])
+    def test_a_wall_time_in_a_dst_fold_keeps_its_instant(self, store: Store, fold: int) -> None:
+        # 01:30 on 2024-11-03 happens twice in New York; fold picks which (EDT, then EST).
+        at = datetime(2024, 11, 3, 1, 30, tzinfo=ZoneInfo("America/New_York"), fold=fold)
+        ticket, events = receive(_unique("fold"), at=at)
+        store.save(ticket, events, 0)
+        stored = store.events(ticket.ticket_id)
+        assert [e.occurred_at.astimezone(timezone.utc) for e in stored] == [
+            at.astimezone(timezone.utc)
+        ]
+        assert _in_utc(stored) == _in_utc(events)
+        assert _in_utc(store.get(ticket.ticket_id)) == _in_utc(ticket)
+
     @settings(
         max_examples=25,
         suppress_health_check=[
@@ -1252,6 +1286,7 @@ class StoreContract:
         store.save(first, events[:cut], 0)
         if cut < len(events):
             store.save(replay(events), events[cut:], cut)
-        assert store.get(ticket_id) == replay(events)
-        assert store.events(ticket_id) == events
-        assert store.events(ticket_id, after_version=cut) == events[cut:]
+        # As UTC instants: a wall time in a DST fold equals no datetime of another zone.
+        assert _in_utc(store.get(ticket_id)) == _in_utc(replay(events))
+        assert _in_utc(store.events(ticket_id)) == _in_utc(events)
+        assert _in_utc(store.events(ticket_id, after_version=cut)) == _in_utc(events[cut:])
