@@ -9,7 +9,9 @@ records what :class:`propcrm.service.TicketService` does for tickets, in the sam
 3. **append** the new events with the version loaded (optimistic concurrency): a writer that lost
    a race reloads and decides again, up to ``max_attempts`` times (never for the command that
    creates the aggregate: its id is then taken);
-4. **tell** the listeners, after the append and never before.
+4. **tell** the listeners and the plugins (``propcrm_delivery_events_stored``,
+   ``propcrm_archive_events_stored``), after the append and never before; every one runs, and
+   a ``PluginError`` naming those that failed is raised once all have run.
 
 The store must have the :class:`propcrm.stores.AggregateStreams` capability (the memory and SQL
 stores do). Events are kept as JSON documents written by the propcrm converter with personal
@@ -21,8 +23,8 @@ Streams are kept per company. A service works on one company's aggregates: the s
 or for an admin store (``tenant=None``) the ``company_id`` the service is given.
 
 Customer records hold personal data, so :meth:`ArchiveService.get` and
-:meth:`ArchiveService.history` return masked values, listeners and outcomes get masked events,
-and full reads go only through :meth:`ArchiveService.read_full` and
+:meth:`ArchiveService.history` return masked values, listeners, plugins and outcomes get masked
+events, and full reads go only through :meth:`ArchiveService.read_full` and
 :meth:`ArchiveService.reveal_history`, which check the PII policy and record the access with the
 audit sink (the ``propcrm_audit_pii_access`` plugins by default) before returning anything. An
 erasure (:class:`propcrm.customers.EraseCustomer`) appends its tombstone and then rewrites the
@@ -253,7 +255,11 @@ class ArchiveOutcome:
 
 
 class _StreamService(Generic[E, S]):
-    """Load, decide, append with the expected version, retry lost races, tell the listeners."""
+    """Load, decide, append with the expected version, retry lost races, tell the listeners.
+
+    The listeners are the callables the service was given, then the subclass's telling hook on
+    ``plugins`` (the process-wide plugins when ``None``, loaded on the first tell).
+    """
 
     kind: str
     _envelope: type[E]
@@ -267,6 +273,7 @@ class _StreamService(Generic[E, S]):
         clock: Clock,
         max_attempts: int,
         listeners: Sequence[Callable[[S, Sequence[E]], None]],
+        plugins: Plugins | None,
         company_id: str | None,
     ) -> None:
         if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
@@ -295,6 +302,14 @@ class _StreamService(Generic[E, S]):
         self.clock = clock
         self.max_attempts = max_attempts
         self.listeners: tuple[Callable[[S, Sequence[E]], None], ...] = tuple(listeners)
+        self._plugins = plugins
+
+    @property
+    def plugins(self) -> Plugins:
+        """The plugins this service tells (the process-wide ones are loaded on first use)."""
+        if self._plugins is None:
+            self._plugins = get_plugins()
+        return self._plugins
 
     def now(self) -> datetime:
         """The clock's current time.
@@ -314,6 +329,9 @@ class _StreamService(Generic[E, S]):
 
     def _company(self, state: S) -> str:
         return state.scope.company_id
+
+    def _tell_plugins(self, state: S, events: tuple[E, ...]) -> None:
+        raise NotImplementedError
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -423,18 +441,26 @@ class _StreamService(Generic[E, S]):
         return stream_id, state
 
     def _tell(self, stream_id: str, state: S, events: Sequence[E]) -> None:
+        """Tell every listener, then every plugin; one ``PluginError`` for all that failed."""
+        told = tuple(events)
         failures = []
         for listener in self.listeners:
             try:
-                listener(state, tuple(events))
+                listener(state, told)
             except Exception as exc:  # a listener's bug must not hide that the events are stored
-                failures.append(f"{getattr(listener, '__name__', listener)!s}: {exc}")
+                failures.append(f"listener {getattr(listener, '__name__', listener)!s}: {exc}")
+        plugin_error: PluginError | None = None
+        try:
+            self._tell_plugins(state, told)
+        except PluginError as exc:  # the facade ran every plugin before raising
+            plugin_error = exc
+            failures.append(exc.message)
         if failures:
             raise PluginError(
-                f"events {events[0].sequence}-{events[-1].sequence} of {self._subject} "
-                f"{stream_id!r} are stored, but listener(s) failed: {'; '.join(failures)}",
+                f"events {told[0].sequence}-{told[-1].sequence} of {self._subject} "
+                f"{stream_id!r} are stored, but {'; '.join(failures)}",
                 hint="do not retry the command; replay the listener from the stored events",
-            )
+            ) from plugin_error
 
 
 class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
@@ -447,6 +473,9 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
         max_attempts: How many times a command is decided before a ``ConcurrencyError`` is
             re-raised (at least 1).
         listeners: Called with the batch and its new events after every append.
+        plugins: Told ``propcrm_delivery_events_stored`` after every append, after the
+            listeners; the process-wide plugins (:func:`propcrm.plugins.get_plugins`, loaded on
+            the first append) when ``None``.
         tickets: When given, the warranty tickets of a unit handed over with open defects are
             received through it right after the handover is stored (idempotent: their intake
             keys ``delivery:<batch>:<defect>`` make a repeat return the first ticket).
@@ -473,6 +502,7 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
         clock: Clock = system_clock,
         max_attempts: int = 3,
         listeners: Sequence[DeliveryListener] = (),
+        plugins: Plugins | None = None,
         tickets: TicketService | None = None,
         ticket_actor: Actor | None = None,
         company_id: str | None = None,
@@ -482,6 +512,7 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
             clock=clock,
             max_attempts=max_attempts,
             listeners=listeners,
+            plugins=plugins,
             company_id=company_id,
         )
         self.delivery = delivery
@@ -501,6 +532,9 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
 
     def _creates(self, command: d.DeliveryCommand) -> bool:
         return isinstance(command, d.OpenDeliveryBatch)
+
+    def _tell_plugins(self, state: d.DeliveryBatch, events: tuple[d.DeliveryEvent, ...]) -> None:
+        self.plugins.delivery_events_stored(state, events)
 
     def history(self, batch_id: str, *, actor: Actor | None = None) -> list[d.DeliveryEvent]:
         """The batch's events, in order (empty when there is no such batch).
@@ -531,7 +565,7 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
         return list(self.run(command, actor=actor).events)
 
     def run(self, command: d.DeliveryCommand, *, actor: Actor) -> DeliveryOutcome:
-        """Run ``command``: load, decide, append, tell the listeners, issue warranty tickets.
+        """Run ``command``: load, decide, append, tell listeners and plugins, issue tickets.
 
         Returns:
             The batch after the command, its new events and the warranty tickets issued.
@@ -544,7 +578,7 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
             AlreadyExistsError: Opening a batch whose id the company already uses; nothing
                 was written.
             ConcurrencyError: Still losing the race after ``max_attempts``; nothing was written.
-            PluginError: A listener failed after the events were stored.
+            PluginError: A listener or plugin failed after the events were stored.
             PropcrmError: Issuing a warranty ticket failed after the handover was stored
                 (:meth:`issue_warranty_tickets` issues the rest again, idempotently).
         """
@@ -562,8 +596,8 @@ class DeliveryService(_StreamService[d.DeliveryEvent, d.DeliveryBatch]):
 
         The events must continue the stored history (start at version 1 for a new batch):
         the whole history is replayed first, so a gap, a repeat, another batch's event or a
-        history that does not fold is refused and nothing is written. Listeners are told;
-        warranty tickets are not issued (use :meth:`issue_warranty_tickets`).
+        history that does not fold is refused and nothing is written. Listeners and plugins are
+        told; warranty tickets are not issued (use :meth:`issue_warranty_tickets`).
 
         Returns:
             The batch after the events.
@@ -611,8 +645,9 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
         listeners: Called with the masked record and its new events after every append.
         audit: Receives one access per full read or revealed export, before the data is
             returned; the ``propcrm_audit_pii_access`` plugins of ``plugins`` by default.
-        plugins: The plugins behind the default audit sink (the process-wide ones when
-            ``None``).
+        plugins: Told ``propcrm_archive_events_stored`` (masked, as the listeners) after every
+            append, after the listeners, and behind the default audit sink; the process-wide
+            plugins (:func:`propcrm.plugins.get_plugins`, loaded on first use) when ``None``.
         policy: Who may read personal data in full.
         company_id: The company whose customers the service works on: the store's tenant by
             default; required with an admin store.
@@ -645,18 +680,17 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
             clock=clock,
             max_attempts=max_attempts,
             listeners=listeners,
+            plugins=plugins,
             company_id=company_id,
         )
         self._audit = audit
-        self._plugins = plugins
         self.policy = policy
 
     @property
     def audit(self) -> AuditSink:
         """Where full reads are recorded."""
         if self._audit is None:
-            plugins = self._plugins if self._plugins is not None else get_plugins()
-            self._audit = plugins.audit_pii_access
+            self._audit = self.plugins.audit_pii_access
         return self._audit
 
     def _replay(self, events: Sequence[ArchiveEvent]) -> CustomerRecord:
@@ -672,6 +706,10 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
 
     def _creates(self, command: ArchiveCommand) -> bool:
         return isinstance(command, RegisterCustomer)
+
+    def _tell_plugins(self, state: CustomerRecord, events: tuple[ArchiveEvent, ...]) -> None:
+        # ``_stored_then_told`` masks both before any listener or plugin sees them.
+        self.plugins.archive_events_stored(state, events)
 
     def history(self, customer_id: str, *, actor: Actor | None = None) -> list[ArchiveEvent]:
         """The customer's events, in order, masked (no access is logged; empty if unknown).
@@ -773,9 +811,9 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
         return list(self.run(command, actor=actor).events)
 
     def run(self, command: ArchiveCommand, *, actor: Actor) -> ArchiveOutcome:
-        """Run ``command``: load, decide, append, tell the listeners; redact after an erasure.
+        """Run ``command``: load, decide, append, tell listeners and plugins; redact if erased.
 
-        The outcome and the listeners get the masked record and masked events.
+        The outcome, the listeners and the plugins get the masked record and masked events.
 
         Raises:
             VerificationError: The evidence does not match the record; nothing was written.
@@ -791,7 +829,7 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
                 :meth:`redact_all_erased` again).
             StoreError: The erasure is stored but its redaction failed (as above); raised even
                 when a listener failed too.
-            PluginError: A listener failed after the events were stored (do not retry).
+            PluginError: A listener or plugin failed after the events were stored (do not retry).
         """
         record, events, attempts = self._run(command.customer_id, command, actor)
         erased = isinstance(command, EraseCustomer)
@@ -808,7 +846,7 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
         *,
         redact_now: bool,
     ) -> CustomerRecord:
-        """Redact (after an erasure), then tell the listeners, masked; the record, masked.
+        """Redact (after an erasure), then tell listeners and plugins, masked; the record, masked.
 
         The events are stored: the listeners hear of them even if redaction failed, and then
         the redaction's error is raised (it calls for a retry of the redaction), not the
@@ -834,8 +872,8 @@ class ArchiveService(_StreamService[ArchiveEvent, CustomerRecord]):
         """Store a record's events decided elsewhere (by ``customers.decide`` in memory).
 
         As :meth:`DeliveryService.import_history`: the events continue the stored history,
-        which is replayed first; the masked record is returned and told to the listeners with
-        the events masked. An imported erasure is redacted like one run here.
+        which is replayed first; the masked record is returned and told to the listeners and
+        plugins with the events masked. An imported erasure is redacted like one run here.
 
         Raises:
             ValidationError: No events, or the history does not replay.

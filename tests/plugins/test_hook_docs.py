@@ -67,7 +67,7 @@ def test_every_hook_is_documented_under_its_exact_signature() -> None:
 
 def test_every_hook_is_named_propcrm_and_says_firstresult_in_its_docstring() -> None:
     specs = _specs()
-    assert len(specs) == 10
+    assert len(specs) == 12
     public = {n for n in hookspecs.__all__ if n.startswith("propcrm_")}
     assert public == set(specs)
     for name, fn in specs.items():

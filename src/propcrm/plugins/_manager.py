@@ -27,9 +27,11 @@ from propcrm.plugins._markers import ENTRY_POINT_GROUP, PROJECT_NAME
 from propcrm.plugins._values import Notification, PiiAccess, Route
 
 if TYPE_CHECKING:
+    from propcrm.customers import ArchiveEvent, CustomerRecord
     from propcrm.model.ticket import Ticket
     from propcrm.taxonomy import Taxonomy
     from propcrm.workflow import Event, LifecycleRules
+    from propcrm.workflow.delivery import DeliveryBatch, DeliveryEvent
 
 __all__ = [
     "BLOCK_ENV_VAR",
@@ -285,6 +287,24 @@ class Plugins:
             PluginError: After every listener ran, naming those that raised.
         """
         self._tell("propcrm_events_stored", ticket=ticket, events=tuple(events))
+
+    def delivery_events_stored(self, batch: DeliveryBatch, events: Sequence[DeliveryEvent]) -> None:
+        """Tell every ``propcrm_delivery_events_stored`` listener, in the building order.
+
+        Raises:
+            PluginError: After every listener ran, naming those that raised.
+        """
+        self._tell("propcrm_delivery_events_stored", batch=batch, events=tuple(events))
+
+    def archive_events_stored(self, record: CustomerRecord, events: Sequence[ArchiveEvent]) -> None:
+        """Tell every ``propcrm_archive_events_stored`` listener, in the building order.
+
+        The caller masks ``record`` and ``events``; this method passes on what it is given.
+
+        Raises:
+            PluginError: After every listener ran, naming those that raised.
+        """
+        self._tell("propcrm_archive_events_stored", record=record, events=tuple(events))
 
     def deliver_notification(self, notification: Notification) -> None:
         """Hand ``notification`` to every ``propcrm_deliver_notification`` plugin.

@@ -16,7 +16,8 @@ Three kinds of hooks, and the order their implementations run in:
   something other than ``None``, asking the highest precedence first: the plugin registered
   last, or marked ``tryfirst``. The built-in router is marked ``trylast``, so it only answers
   when no other router does.
-- **Telling hooks** (``propcrm_events_stored``, ``propcrm_deliver_notification``,
+- **Telling hooks** (``propcrm_events_stored``, ``propcrm_delivery_events_stored``,
+  ``propcrm_archive_events_stored``, ``propcrm_deliver_notification``,
   ``propcrm_audit_pii_access``) run every implementation, in the building order. An exception
   in one does not stop the others; propcrm raises a ``PluginError`` naming every plugin that
   failed once all have run.
@@ -31,20 +32,24 @@ from typing import TYPE_CHECKING, Any, Protocol
 from propcrm.plugins._markers import hookspec
 
 if TYPE_CHECKING:
+    from propcrm.customers import ArchiveEvent, CustomerRecord
     from propcrm.metrics.calendar import BusinessCalendar, CalendarFactory
     from propcrm.model.ticket import Ticket
     from propcrm.plugins._values import Notification, PiiAccess, Route
     from propcrm.stores import StoreFactory
     from propcrm.taxonomy import Taxonomy
     from propcrm.workflow import Event, LifecycleRules
+    from propcrm.workflow.delivery import DeliveryBatch, DeliveryEvent
 
 __all__ = [
     "CalendarRegistrar",
     "KpiRegistrar",
     "SlaPolicyRegistrar",
     "StoreRegistrar",
+    "propcrm_archive_events_stored",
     "propcrm_audit_pii_access",
     "propcrm_deliver_notification",
+    "propcrm_delivery_events_stored",
     "propcrm_events_stored",
     "propcrm_lifecycle_rules",
     "propcrm_register_calendars",
@@ -220,6 +225,40 @@ def propcrm_events_stored(ticket: Ticket, events: Sequence[Event]) -> None:
     Args:
         ticket: The ticket after the events.
         events: The new events, in order.
+    """
+
+
+@hookspec
+def propcrm_delivery_events_stored(batch: DeliveryBatch, events: Sequence[DeliveryEvent]) -> None:
+    """Hear about a delivery batch's events after the store appended them (never before).
+
+    Not firstresult: every listener runs, in the building order. Told by
+    ``propcrm.aggregates.DeliveryService`` after each append (``run`` and ``import_history``),
+    never for a refused command. The events are stored whatever a listener does; the service
+    raises a ``PluginError`` naming the listeners that failed after every one has run.
+
+    Args:
+        batch: The batch after the events (its company is ``batch.scope.company_id``).
+        events: The new events, in order (``delivery_batch_opened``, ``handover_booked`` …).
+    """
+
+
+@hookspec
+def propcrm_archive_events_stored(record: CustomerRecord, events: Sequence[ArchiveEvent]) -> None:
+    """Hear about a customer record's events after the store appended them, masked.
+
+    Not firstresult: every listener runs, in the building order. Told by
+    ``propcrm.aggregates.ArchiveService`` after each append (``run`` and ``import_history``;
+    after an erasure, once its redaction was tried), never for a refused command. Personal
+    values are masked in both arguments, as ``CustomerRecord.masked`` shows them: a plugin that
+    needs them reads them through ``ArchiveService.read_full``, which is audited. A failing
+    listener cannot undo the append; the service raises a ``PluginError`` naming it after every
+    listener has run.
+
+    Args:
+        record: The record after the events, masked (its company is
+            ``record.scope.company_id``).
+        events: The new events, in order, masked.
     """
 
 
