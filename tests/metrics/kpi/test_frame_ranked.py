@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from propcrm.metrics.kpi import FactOptions, compute_facts, compute_frame, facts_to_arrow
-from propcrm.metrics.kpi import _frames as frames_module
 from propcrm.metrics.kpi._engine import linear_quantile
 from propcrm.metrics.kpi._facts import ticket_facts
 from propcrm.metrics.kpi._frame_ranked import VALUE_BITS, polars_quantiles
 from propcrm.testing.strategies import st_histories
+
+from ._fast_paths import spy, without
 
 pl = pytest.importorskip("polars")
 
@@ -123,33 +124,17 @@ def test_fast_path_equals_generic_path_and_stream(
     rows = [ticket_facts(h, FactOptions(as_of=AS_OF)) for h in histories]
     table = facts_to_arrow(rows)
     fast = compute_frame(pl.from_arrow(table), group_by=group_by, period=period, as_records=True)
-    original = getattr(frames_module, "polars_quantiles")  # noqa: B009
-
-    def disabled(*args: Any, **kwargs: Any) -> None:
-        return None
-
-    setattr(frames_module, "polars_quantiles", disabled)  # noqa: B010
-    try:
+    with without("polars_quantiles"):
         generic = compute_frame(
             pl.from_arrow(table), group_by=group_by, period=period, as_records=True
         )
-    finally:
-        setattr(frames_module, "polars_quantiles", original)  # noqa: B010
     assert fast == generic
     assert fast == compute_facts(rows, group_by=group_by, period=period)
 
 
 def test_fast_path_is_taken_on_integer_durations(monkeypatch: pytest.MonkeyPatch) -> None:
     # The fast path must actually run (not silently fall back) on the facts' integer columns.
-    taken: list[bool] = []
-    original = getattr(frames_module, "polars_quantiles")  # noqa: B009
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        out = original(*args, **kwargs)
-        taken.append(out is not None)
-        return out
-
-    monkeypatch.setattr(frames_module, "polars_quantiles", spy)
+    taken = spy(monkeypatch, "polars_quantiles")
     frame = pl.DataFrame(
         {
             "received_at": [1_750_000_000 + i * 3_600 for i in range(6)],

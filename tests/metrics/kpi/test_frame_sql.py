@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from propcrm.metrics.kpi import FactOptions, compute_facts, compute_frame, facts_to_arrow
-from propcrm.metrics.kpi import _frames as frames_module
 from propcrm.metrics.kpi._conditions import (
     All,
     AnyOf,
@@ -26,6 +25,8 @@ from propcrm.metrics.kpi._facts import ticket_facts
 from propcrm.metrics.kpi._frame_sql import cond_sql, period_sql
 from propcrm.metrics.kpi._periods import PERIODS, period_key
 from propcrm.testing.strategies import st_histories
+
+from ._fast_paths import spy, without
 
 duckdb = pytest.importorskip("duckdb")
 pa = pytest.importorskip("pyarrow")
@@ -121,32 +122,16 @@ def test_sql_path_equals_generic_path(
     fast = compute_frame(
         duckdb.from_arrow(table), group_by=group_by, period=period, as_records=True
     )
-    original = getattr(frames_module, "duckdb_cohort")  # noqa: B009
-
-    def disabled(*args: Any, **kwargs: Any) -> None:
-        return None
-
-    setattr(frames_module, "duckdb_cohort", disabled)  # noqa: B010
-    try:
+    with without("duckdb_cohort"):
         generic = compute_frame(
             duckdb.from_arrow(table), group_by=group_by, period=period, as_records=True
         )
-    finally:
-        setattr(frames_module, "duckdb_cohort", original)  # noqa: B010
     assert fast == generic
     assert fast == compute_facts(rows, group_by=group_by, period=period)
 
 
 def test_float_values_fall_back_to_the_generic_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    taken: list[bool] = []
-    original = getattr(frames_module, "duckdb_cohort")  # noqa: B009
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        out = original(*args, **kwargs)
-        taken.append(out is not None)
-        return out
-
-    monkeypatch.setattr(frames_module, "duckdb_cohort", spy)
+    taken = spy(monkeypatch, "duckdb_cohort")
     table = pa.table(
         {
             "received_at": pa.array([1_750_000_000 + i * 3_600 for i in range(4)]),
@@ -168,15 +153,7 @@ def test_float_values_fall_back_to_the_generic_path(monkeypatch: pytest.MonkeyPa
 
 
 def test_integer_values_take_the_sql_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    taken: list[bool] = []
-    original = getattr(frames_module, "duckdb_cohort")  # noqa: B009
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        out = original(*args, **kwargs)
-        taken.append(out is not None)
-        return out
-
-    monkeypatch.setattr(frames_module, "duckdb_cohort", spy)
+    taken = spy(monkeypatch, "duckdb_cohort")
     table = pa.table(
         {
             "received_at": pa.array([1_750_000_000 + i * 3_600 for i in range(6)]),

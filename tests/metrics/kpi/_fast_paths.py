@@ -1,0 +1,44 @@
+"""Switching the frame engine's fast paths off, and watching whether they ran (test helpers)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from propcrm.metrics.kpi import _frames as frames_module
+
+
+@contextlib.contextmanager
+def without(fast_path: str) -> Iterator[None]:
+    """Within the block, ``compute_frame`` takes its generic path instead of ``fast_path``.
+
+    ``fast_path`` is the name ``_frames`` calls (``polars_quantiles`` or ``duckdb_cohort``); a
+    fast path that returns ``None`` means "does not apply here".
+    """
+    original = getattr(frames_module, fast_path)
+
+    def disabled(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    setattr(frames_module, fast_path, disabled)
+    try:
+        yield
+    finally:
+        setattr(frames_module, fast_path, original)
+
+
+def spy(monkeypatch: pytest.MonkeyPatch, fast_path: str) -> list[bool]:
+    """Whether each call of ``fast_path`` applied (returned a result), in call order."""
+    taken: list[bool] = []
+    original = getattr(frames_module, fast_path)
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        out = original(*args, **kwargs)
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(frames_module, fast_path, watched)
+    return taken
