@@ -12,22 +12,24 @@ from propcrm.metrics.kpi import _frames as frames_module
 
 
 @contextlib.contextmanager
-def without(fast_path: str) -> Iterator[None]:
-    """Within the block, ``compute_frame`` takes its generic path instead of ``fast_path``.
+def without(*fast_paths: str) -> Iterator[None]:
+    """Within the block, ``compute_frame`` takes its generic path instead of ``fast_paths``.
 
-    ``fast_path`` is the name ``_frames`` calls (``polars_quantiles`` or ``duckdb_cohort``); a
-    fast path that returns ``None`` means "does not apply here".
+    Each is a name ``_frames`` calls (``polars_cohort``, ``polars_quantiles`` or
+    ``duckdb_cohort``); a fast path that returns ``None`` means "does not apply here".
     """
-    original = getattr(frames_module, fast_path)
+    originals = {name: getattr(frames_module, name) for name in fast_paths}
 
     def disabled(*args: Any, **kwargs: Any) -> None:
         return None
 
-    setattr(frames_module, fast_path, disabled)
+    for name in fast_paths:
+        setattr(frames_module, name, disabled)
     try:
         yield
     finally:
-        setattr(frames_module, fast_path, original)
+        for name, original in originals.items():
+            setattr(frames_module, name, original)
 
 
 def spy(monkeypatch: pytest.MonkeyPatch, fast_path: str) -> list[bool]:

@@ -16,6 +16,8 @@ from propcrm.metrics.kpi._facts import ticket_facts
 from propcrm.metrics.kpi._frame_ranked import VALUE_BITS, polars_quantiles
 from propcrm.testing.strategies import st_histories
 
+from propcrm.metrics.kpi import _frames as frames_module
+
 from ._fast_paths import spy, without
 
 pl = pytest.importorskip("polars")
@@ -124,16 +126,21 @@ def test_fast_path_equals_generic_path_and_stream(
     rows = [ticket_facts(h, FactOptions(as_of=AS_OF)) for h in histories]
     table = facts_to_arrow(rows)
     fast = compute_frame(pl.from_arrow(table), group_by=group_by, period=period, as_records=True)
-    with without("polars_quantiles"):
+    with without("polars_cohort"):
+        sort_once = compute_frame(
+            pl.from_arrow(table), group_by=group_by, period=period, as_records=True
+        )
+    with without("polars_cohort", "polars_quantiles"):
         generic = compute_frame(
             pl.from_arrow(table), group_by=group_by, period=period, as_records=True
         )
-    assert fast == generic
+    assert fast == sort_once == generic
     assert fast == compute_facts(rows, group_by=group_by, period=period)
 
 
 def test_fast_path_is_taken_on_integer_durations(monkeypatch: pytest.MonkeyPatch) -> None:
     # The fast path must actually run (not silently fall back) on the facts' integer columns.
+    monkeypatch.setattr(frames_module, "polars_cohort", lambda *a, **k: None)
     taken = spy(monkeypatch, "polars_quantiles")
     frame = pl.DataFrame(
         {

@@ -23,8 +23,10 @@ from propcrm.metrics.calendar._sources import require_module
 
 __all__ = [
     "VALUE_BITS",
+    "grouped_quantiles",
     "packed_quantiles",
     "polars_quantiles",
+    "selected_group_quantiles",
     "sorted_group_quantiles",
 ]
 
@@ -134,18 +136,41 @@ def packed_quantiles(
 
     ``base`` holds each row's ``group id * 2**VALUE_BITS``; ``columns[name]`` is a pair: which
     rows count, and each row's value minus ``lows[name]`` (read where the row counts only).
-    Columns are sorted on parallel threads (numpy releases the GIL while sorting).
+    """
+    return grouped_quantiles(np, base >> VALUE_BITS, columns, wanted, lows, n_groups)
+
+
+def grouped_quantiles(
+    np: Any,
+    group_ids: Any,
+    columns: Mapping[str, tuple[Any, Any]],
+    wanted: Mapping[str, Sequence[tuple[str, float]]],
+    lows: Mapping[str, int],
+    n_groups: int,
+) -> dict[str, list[Any]]:
+    """Quantile columns (one value or ``None`` per group id) from per-row group ids and offsets.
+
+    ``group_ids`` holds each row's group (``0 <= id < n_groups``); ``columns[name]`` is a pair:
+    which rows count, and each row's value minus ``lows[name]`` (``0 <= offset < 2**40``, read
+    where the row counts only). Columns run on parallel threads (numpy releases the GIL in
+    most of the work).
     """
 
     def one(name: str) -> dict[str, list[Any]]:
         counts, offset = columns[name]
-        packed = base[counts] + offset[counts]  # only the rows that count get sorted
-        # numpy's sort of int64 is several times faster than Polars' here (SIMD quicksort).
-        packed.sort()
+        gid, values = group_ids[counts], offset[counts]  # only the rows that count
         qs = [q for _, q in wanted[name]]
-        present, values = sorted_group_quantiles(np, packed, 1 << VALUE_BITS, qs, lows[name])
+        selected = selected_group_quantiles(np, gid, values, qs, n_groups, lows[name])
+        if selected is not None:
+            present, found_values = selected
+        else:  # too many groups for a histogram: sort everything once
+            packed = (gid << VALUE_BITS) + values
+            packed.sort()  # numpy's int64 sort is several times faster than Polars' here
+            present, found_values = sorted_group_quantiles(
+                np, packed, 1 << VALUE_BITS, qs, lows[name]
+            )
         found: dict[str, list[Any]] = {}
-        for (column, _), value in zip(wanted[name], values, strict=True):
+        for (column, _), value in zip(wanted[name], found_values, strict=True):
             column_values: list[Any] = [None] * n_groups
             for g, x in zip(present.tolist(), value.tolist(), strict=True):
                 column_values[g] = x
@@ -157,6 +182,73 @@ def packed_quantiles(
         for found in pool.map(one, list(wanted)):
             out.update(found)
     return out
+
+
+#: At most this many (group, bucket) bins in a histogram (8 bytes each, twice).
+_MAX_BINS = 1 << 23
+#: Mantissa bits kept in a bucket when the bins allow: buckets 1/32 of an octave wide.
+_MANTISSA_BITS = 5
+
+
+def selected_group_quantiles(
+    np: Any, gid: Any, offset: Any, qs: Sequence[float], n_groups: int, low: int = 0
+) -> tuple[Any, list[Any]] | None:
+    """Quantiles per group without sorting every value: a histogram, then a small sort.
+
+    Each value falls in a log-spaced bucket (its ``offset + 1`` as a float, cut to the exponent
+    and the top mantissa bits: monotone in the value). One ``bincount`` over (group, bucket)
+    gives every group's cumulative counts, so the bucket holding any rank is known; only the
+    values in the buckets holding a wanted rank are sorted (a few percent of the rows), and a
+    rank's position among them follows from the counts of the buckets before it.
+
+    Same contract as :func:`sorted_group_quantiles`: ``offset`` is ``value - low`` in
+    ``[0, 2**40)``; returns the groups present (ascending) and, per ``q``, each present
+    group's linear-interpolated quantile, computed with the same float operations. ``None``
+    when the groups are too many for the histogram (the caller sorts instead).
+    """
+    if len(offset) == 0:
+        return np.zeros(0, dtype=np.int64), [np.zeros(0) for _ in qs]
+    octaves = (int(offset.max()) + 1).bit_length()
+    mantissa_bits = _MANTISSA_BITS
+    while mantissa_bits and n_groups * (octaves << mantissa_bits) > _MAX_BINS:
+        mantissa_bits -= 1  # coarser buckets: more values to sort, but a bounded histogram
+    buckets = octaves << mantissa_bits
+    if n_groups * buckets > _MAX_BINS:
+        return None
+    key = (offset + 1).astype(np.float64).view(np.int64)
+    key >>= 52 - mantissa_bits
+    key += gid * buckets - (1023 << mantissa_bits)  # bucket 0 holds offset 0
+    hist = np.bincount(key, minlength=n_groups * buckets)
+    cum = np.cumsum(hist)  # inclusive: the ranks below cum[b] lie in bins up to b
+    totals = cum[buckets - 1 :: buckets]
+    counts = np.diff(totals, prepend=0)
+    present = np.flatnonzero(counts)
+    length, start = counts[present], (totals - counts)[present]
+    steps, ranks = [], []
+    for q in qs:
+        h = (length - 1).astype(np.float64) * q
+        lo = np.floor(h).astype(np.int64)
+        steps.append((h, lo))
+        ranks += [start + lo, start + np.minimum(lo + 1, length - 1)]
+    rank = np.concatenate(ranks)  # global ranks in (group, value) order
+    bins = np.searchsorted(cum, rank, side="right")
+    needed = np.zeros(len(hist), dtype=bool)
+    needed[bins] = True
+    chosen = needed[key]
+    picked = gid[chosen] << VALUE_BITS
+    picked += offset[chosen]
+    picked.sort()  # (group, value) order is bin order: each needed bin's values, in order
+    used = np.flatnonzero(needed)
+    used_start = np.cumsum(hist[used]) - hist[used]
+    position = used_start[np.searchsorted(used, bins)] + rank - (cum[bins] - hist[bins])
+    values = (picked[position] & ((1 << VALUE_BITS) - 1)) + low
+    out = []
+    n = len(present)
+    for j, (h, lo) in enumerate(steps):
+        v_lo = values[2 * j * n : (2 * j + 1) * n]
+        v_hi = values[(2 * j + 1) * n : (2 * j + 2) * n]
+        out.append(v_lo.astype(np.float64) + (h - lo) * (v_hi - v_lo).astype(np.float64))
+    return present, out
 
 
 def sorted_group_quantiles(

@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from propcrm.metrics.calendar._sources import OptionalDependencyError, require_module
-from propcrm.metrics.kpi._conditions import All, Cond, to_expr
+from propcrm.metrics.kpi._conditions import All, Cond, col_names, to_expr
 from propcrm.metrics.kpi._definitions import KpiDefinition
 from propcrm.metrics.kpi._engine import (
     Households,
@@ -26,7 +26,13 @@ from propcrm.metrics.kpi._engine import (
     window_bounds,
 )
 from propcrm.metrics.kpi._facts import DIMENSIONS
-from propcrm.metrics.kpi._frame_ranked import polars_quantiles
+from propcrm.metrics.kpi._frame_polars import (
+    CohortKeys,
+    DimensionCodes,
+    cohort_keys,
+    encode_dimensions,
+)
+from propcrm.metrics.kpi._frame_ranked import VALUE_BITS, grouped_quantiles, polars_quantiles
 from propcrm.metrics.kpi._frame_sql import duckdb_cohort
 from propcrm.metrics.kpi._periods import with_period
 
@@ -145,14 +151,25 @@ def frame_slots(
     """Fill the slots of ``source``'s cohorts from a native frame, one group-by per cohort."""
     nw = _nw()
     df = nw.from_native(frame)
-    if isinstance(df, nw.DataFrame) and df.implementation.is_polars():
-        df = df.lazy()  # one optimised query per cohort instead of eager steps
     dims = [DIMENSIONS[g] for g in group_by]
     bounds = window_bounds(window, utc_offset_hours)
     out: dict[tuple[str, str], dict[tuple[Any, ...], list[float | None]]] = {}
-    for (src, column), slots in plan.slots.items():
-        if src != source:
-            continue
+    cohorts = {key: slots for key, slots in plan.slots.items() if key[0] == source}
+    keyed = _polars_keyed(df, dims, cohorts) if df.implementation.is_polars() else None
+    if isinstance(df, nw.DataFrame) and df.implementation.is_polars():
+        df = df.lazy()  # one optimised query per cohort instead of eager steps
+    for (src, column), slots in cohorts.items():
+        if keyed is not None:
+            by_key = polars_cohort(
+                nw, *keyed, slots, column, period, utc_offset_hours * 3600, bounds
+            )
+            if by_key is not None:
+                out[(src, column)] = {
+                    tuple(_key(v, k == len(dims)) for k, v in enumerate(key))
+                    + ((None,) if period is None else ()): values
+                    for key, values in by_key
+                }
+                continue
         if df.implementation.is_duckdb():
             by_sql = duckdb_cohort(
                 df.to_native(), slots, column, dims, period, utc_offset_hours * 3600, bounds
@@ -227,6 +244,133 @@ def frame_slots(
                 _merge(found, data.to_dict(as_series=False), keys, ranked, len(slots), period)
         out[(src, column)] = found
     return out
+
+
+def _polars_keyed(
+    df: Any, dims: Sequence[str], cohorts: Mapping[tuple[str, str], Sequence[Slot]]
+) -> tuple[Any, DimensionCodes] | None:
+    """An eager Polars frame of the columns the cohorts read, and its dimension codes.
+
+    A lazy frame is collected once here, with only those columns (instead of once per
+    cohort and query). ``None`` where the integer keys do not apply (too many combinations).
+    """
+    columns = set(dims)
+    for (_, column), slots in cohorts.items():
+        columns.add(column)
+        for s in slots:
+            columns |= col_names(s.cond)
+            if s.column is not None:
+                columns.add(s.column)
+    native = df.to_native()
+    present = [c for c in native.collect_schema().names() if c in columns]
+    if len(present) < len(columns):
+        return None  # a missing column: the generic path raises the engine's own error
+    eager = native if not hasattr(native, "collect") else native.select(present).collect()
+    codes = encode_dimensions(eager, dims)
+    return None if codes is None else (eager, codes)
+
+
+def polars_cohort(
+    nw: Any,
+    frame: Any,
+    codes: DimensionCodes,
+    slots: Sequence[Slot],
+    column: str,
+    period: str | None,
+    offset_seconds: int,
+    bounds: tuple[int, int] | None,
+) -> list[tuple[tuple[Any, ...], list[Any]]] | None:
+    """Every slot of one cohort on an eager Polars frame with integer group keys, or ``None``.
+
+    Counts and sums are one group-by on the key column; medians and P90s go to the histogram
+    quantile kernel with the keys as group ids. Returns ``(raw key values, slot values)`` per
+    group: the dimension values, then the period key when ``period`` is given.
+    """
+    pl = require_module("polars", extra="frames", feature=_FEATURE)
+    np = require_module("numpy", extra="frames", feature=_FEATURE)
+    ranked = [i for i, s in enumerate(slots) if s.stat in ("median", "p90")]
+    schema = frame.schema
+    for i in ranked:
+        dtype = schema[slots[i].column]
+        if not dtype.is_integer() or dtype == pl.UInt64:
+            return None  # floats: the generic path's exact engine quantiles
+    keys: CohortKeys | None = cohort_keys(frame, codes, column, period, offset_seconds, bounds)
+    if keys is None:
+        return None
+    counts = np.bincount(keys.key, minlength=keys.size + 1)[: keys.size]
+    present = np.flatnonzero(counts)
+    if len(present) == 0:
+        return []
+    position = np.full(keys.size + 1, -1, dtype=np.int64)
+    position[present] = np.arange(len(present))
+    names: dict[Cond, str] = {}
+    for s in slots:
+        for part in _parts(s.cond):
+            names.setdefault(part, f"_c{len(names)}")
+    rows = nw.from_native(frame.with_columns(pl.Series("_k", keys.key))).lazy()
+    rows = rows.with_columns(*(to_expr(c, nw).alias(n) for c, n in names.items()))
+    by_slot: list[list[Any] | None] = [None] * len(slots)
+    simple = [i for i in range(len(slots)) if i not in ranked]
+    if simple:
+        picked = rows.select(
+            "_k", *(_slot_input(nw, slots[i], names).alias(f"_s{i}") for i in simple)
+        )
+        data = picked.group_by("_k").agg(*(_slot_agg(nw, slots[i], f"_s{i}") for i in simple))
+        native = data.collect().to_native()
+        found_keys = native.get_column("_k").to_numpy()
+        inside = found_keys < keys.size
+        order = position[found_keys[inside]]
+        for i in simple:
+            column_values: list[Any] = [None] * len(present)
+            for at, v in zip(
+                order.tolist(), native.get_column(f"_s{i}").to_numpy()[inside].tolist(), strict=True
+            ):
+                column_values[at] = v
+            by_slot[i] = column_values
+    if ranked:
+        inputs: dict[tuple[Cond, str | None], str] = {}
+        for i in ranked:
+            inputs.setdefault((slots[i].cond, slots[i].column), f"_v{len(inputs)}")
+        picked = rows.select(
+            *(
+                _slot_input(nw, Slot("median", cond, value), names).cast(nw.Int64).alias(name)
+                for (cond, value), name in inputs.items()
+            )
+        )
+        values = picked.collect().to_native()
+        in_cohort = keys.key < keys.size
+        columns: dict[str, tuple[Any, Any]] = {}
+        lows: dict[str, int] = {}
+        for name in inputs.values():
+            array = values.get_column(name).rechunk().to_arrow()
+            valid = array.is_valid().to_numpy(zero_copy_only=False) & in_cohort
+            if not valid.any():
+                continue  # no row counts anywhere: every group's value stays None
+            raw = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset :][: len(array)]
+            counted = raw[valid]
+            low, high = int(counted.min()), int(counted.max())
+            if high - low >= 1 << VALUE_BITS:
+                return None
+            columns[name] = (valid, raw - low)  # wraps harmlessly where not valid
+            lows[name] = low
+        wanted: dict[str, list[tuple[str, float]]] = {}
+        for i in ranked:
+            name = inputs[(slots[i].cond, slots[i].column)]
+            if name in columns:
+                wanted.setdefault(name, []).append(
+                    (f"_s{i}", 0.5 if slots[i].stat == "median" else 0.9)
+                )
+        found = (
+            grouped_quantiles(np, position[keys.key], columns, wanted, lows, len(present))
+            if wanted
+            else {}
+        )
+        for i in ranked:
+            by_slot[i] = found.get(f"_s{i}", [None] * len(present))
+    return [
+        (keys.decode(k), [column_values[g] for column_values in by_slot])  # type: ignore[index]
+        for g, k in enumerate(present.tolist())
+    ]
 
 
 _RESULT_STR = ("kpi", "period", "unit", "direction", "cohort", "exclusions", "label_zh", "label_en")
