@@ -11,12 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from propcrm.metrics.kpi import FactOptions, compute_facts, compute_frame, facts_to_arrow
+from propcrm.metrics.kpi import _frames as frames_module
 from propcrm.metrics.kpi._engine import linear_quantile
 from propcrm.metrics.kpi._facts import ticket_facts
 from propcrm.metrics.kpi._frame_ranked import VALUE_BITS, polars_quantiles
 from propcrm.testing.strategies import st_histories
-
-from propcrm.metrics.kpi import _frames as frames_module
 
 from ._fast_paths import spy, without
 

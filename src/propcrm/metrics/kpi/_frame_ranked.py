@@ -160,7 +160,9 @@ def grouped_quantiles(
         counts, offset = columns[name]
         gid, values = group_ids[counts], offset[counts]  # only the rows that count
         qs = [q for _, q in wanted[name]]
-        selected = selected_group_quantiles(np, gid, values, qs, n_groups, lows[name])
+        selected = selected_group_quantiles(
+            np, gid, values, qs, n_groups, lows[name], max_bins=_MAX_BINS
+        )
         if selected is not None:
             present, found_values = selected
         else:  # too many groups for a histogram: sort everything once
@@ -191,7 +193,14 @@ _MANTISSA_BITS = 5
 
 
 def selected_group_quantiles(
-    np: Any, gid: Any, offset: Any, qs: Sequence[float], n_groups: int, low: int = 0
+    np: Any,
+    gid: Any,
+    offset: Any,
+    qs: Sequence[float],
+    n_groups: int,
+    low: int = 0,
+    *,
+    max_bins: int = _MAX_BINS,
 ) -> tuple[Any, list[Any]] | None:
     """Quantiles per group without sorting every value: a histogram, then a small sort.
 
@@ -204,16 +213,17 @@ def selected_group_quantiles(
     Same contract as :func:`sorted_group_quantiles`: ``offset`` is ``value - low`` in
     ``[0, 2**40)``; returns the groups present (ascending) and, per ``q``, each present
     group's linear-interpolated quantile, computed with the same float operations. ``None``
-    when the groups are too many for the histogram (the caller sorts instead).
+    when the groups are too many for a histogram of at most ``max_bins`` bins (the caller
+    sorts instead).
     """
     if len(offset) == 0:
         return np.zeros(0, dtype=np.int64), [np.zeros(0) for _ in qs]
     octaves = (int(offset.max()) + 1).bit_length()
     mantissa_bits = _MANTISSA_BITS
-    while mantissa_bits and n_groups * (octaves << mantissa_bits) > _MAX_BINS:
+    while mantissa_bits and n_groups * (octaves << mantissa_bits) > max_bins:
         mantissa_bits -= 1  # coarser buckets: more values to sort, but a bounded histogram
     buckets = octaves << mantissa_bits
-    if n_groups * buckets > _MAX_BINS:
+    if n_groups * buckets > max_bins:
         return None
     key = (offset + 1).astype(np.float64).view(np.int64)
     key >>= 52 - mantissa_bits
