@@ -22,8 +22,9 @@ from propcrm.metrics.kpi._periods import period_key
 __all__ = ["CohortKeys", "DimensionCodes", "cohort_keys", "encode_dimensions"]
 
 _FEATURE = "computing KPIs on a dataframe"
-#: More keys than this (dimension combinations × periods) and the generic path groups instead.
-MAX_KEYS = 1 << 24
+#: More keys than this (dimension combinations × periods) and the generic path groups instead
+#: (group ids must also fit above the 40 value bits of the quantile kernels' sort keys).
+MAX_KEYS = 1 << 22
 #: More local days than this (179 years) between a cohort's first and last date: generic path.
 MAX_DAYS = 1 << 16
 

@@ -93,31 +93,17 @@ def polars_quantiles(
     frame = lazy.select(gid.alias(_GID), *(pl.col(n).cast(pl.Int64) for n in inputs)).collect()
     if frame.height == 0:
         return None
-    span = 1 << VALUE_BITS
     columns: dict[str, tuple[Any, Any]] = {}
-    lows: dict[str, int] = {}
     for name in inputs:
         # The values buffer and validity of the Arrow array, without copying the values.
         array = frame[name].rechunk().to_arrow()
         valid = array.is_valid().to_numpy(zero_copy_only=False)
         raw = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset :][: len(array)]
-        if not valid.any():
-            continue  # no row counts anywhere
-        counted = raw[valid]
-        low, high = int(counted.min()), int(counted.max())
-        if high - low >= span:
-            return None
-        columns[name] = (valid, raw - low)  # wraps harmlessly where not valid
-        lows[name] = low
-    n_groups = max(groups.height, 1)
-    out: dict[str, list[Any]] = {k: groups[k].to_list() for k in keys}
-    base = frame[_GID].to_numpy() * span
-    wanted = {n: inputs[n] for n in columns}
-    out.update(packed_quantiles(np, base, columns, wanted, lows, n_groups))
-    for name, pairs in inputs.items():
-        if name not in wanted:  # no row counts anywhere
-            out.update({column: [None] * n_groups for column, _ in pairs})
-    return out
+        columns[name] = (valid, raw)
+    found = grouped_quantiles(np, frame[_GID].to_numpy(), columns, inputs, max(groups.height, 1))
+    if found is None:
+        return None  # values spanning 2**40 or more
+    return {**{k: groups[k].to_list() for k in keys}, **found}
 
 
 def _fits_int64(pl: Any, dtype: Any) -> bool:
@@ -137,7 +123,9 @@ def packed_quantiles(
     ``base`` holds each row's ``group id * 2**VALUE_BITS``; ``columns[name]`` is a pair: which
     rows count, and each row's value minus ``lows[name]`` (read where the row counts only).
     """
-    return grouped_quantiles(np, base >> VALUE_BITS, columns, wanted, lows, n_groups)
+    found = grouped_quantiles(np, base >> VALUE_BITS, columns, wanted, n_groups, bias=lows)
+    assert found is not None  # offsets from the column's minimum span less than 2**40
+    return found
 
 
 def grouped_quantiles(
@@ -145,32 +133,38 @@ def grouped_quantiles(
     group_ids: Any,
     columns: Mapping[str, tuple[Any, Any]],
     wanted: Mapping[str, Sequence[tuple[str, float]]],
-    lows: Mapping[str, int],
     n_groups: int,
-) -> dict[str, list[Any]]:
-    """Quantile columns (one value or ``None`` per group id) from per-row group ids and offsets.
+    *,
+    bias: Mapping[str, int] | None = None,
+) -> dict[str, list[Any]] | None:
+    """Quantile columns (one value or ``None`` per group id) from per-row group ids and values.
 
     ``group_ids`` holds each row's group (``0 <= id < n_groups``); ``columns[name]`` is a pair:
-    which rows count, and each row's value minus ``lows[name]`` (``0 <= offset < 2**40``, read
-    where the row counts only). Columns run on parallel threads (numpy releases the GIL in
-    most of the work).
+    which rows count (booleans), and each row's int64 value (read where the row counts only),
+    minus ``bias[name]`` when given. Columns run on parallel threads (numpy releases the GIL
+    in most of the work). ``None`` when a column's counted values span ``2**40`` or more.
     """
 
-    def one(name: str) -> dict[str, list[Any]]:
-        counts, offset = columns[name]
-        gid, values = group_ids[counts], offset[counts]  # only the rows that count
+    def one(name: str) -> dict[str, list[Any]] | None:
+        counts, values = columns[name]
+        counted = values[counts]  # only the rows that count
+        if len(counted) == 0:
+            return {column: [None] * n_groups for column, _ in wanted[name]}
+        least = int(counted.min())
+        if int(counted.max()) - least >= 1 << VALUE_BITS:
+            return None
+        counted -= least
+        low = least + (bias or {}).get(name, 0)
+        gid = group_ids[counts]
         qs = [q for _, q in wanted[name]]
-        selected = selected_group_quantiles(
-            np, gid, values, qs, n_groups, lows[name], max_bins=_MAX_BINS
-        )
+        selected = selected_group_quantiles(np, gid, counted, qs, n_groups, low, max_bins=_MAX_BINS)
         if selected is not None:
             present, found_values = selected
         else:  # too many groups for a histogram: sort everything once
-            packed = (gid << VALUE_BITS) + values
-            packed.sort()  # numpy's int64 sort is several times faster than Polars' here
-            present, found_values = sorted_group_quantiles(
-                np, packed, 1 << VALUE_BITS, qs, lows[name]
-            )
+            gid <<= VALUE_BITS
+            gid += counted
+            gid.sort()  # numpy's int64 sort is several times faster than Polars' here
+            present, found_values = sorted_group_quantiles(np, gid, 1 << VALUE_BITS, qs, low)
         found: dict[str, list[Any]] = {}
         for (column, _), value in zip(wanted[name], found_values, strict=True):
             column_values: list[Any] = [None] * n_groups
@@ -182,6 +176,8 @@ def grouped_quantiles(
     out: dict[str, list[Any]] = {}
     with ThreadPoolExecutor(max_workers=min(len(wanted), os.cpu_count() or 1) or 1) as pool:
         for found in pool.map(one, list(wanted)):
+            if found is None:
+                return None
             out.update(found)
     return out
 
@@ -225,9 +221,12 @@ def selected_group_quantiles(
     buckets = octaves << mantissa_bits
     if n_groups * buckets > max_bins:
         return None
-    key = (offset + 1).astype(np.float64).view(np.int64)
+    as_float = offset.astype(np.float64)
+    as_float += 1.0  # exact below 2**53; bucket 0 holds offset 0
+    key = as_float.view(np.int64)
     key >>= 52 - mantissa_bits
-    key += gid * buckets - (1023 << mantissa_bits)  # bucket 0 holds offset 0
+    key -= 1023 << mantissa_bits
+    key += gid * buckets
     hist = np.bincount(key, minlength=n_groups * buckets)
     cum = np.cumsum(hist)  # inclusive: the ranks below cum[b] lie in bins up to b
     totals = cum[buckets - 1 :: buckets]

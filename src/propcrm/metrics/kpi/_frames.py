@@ -32,7 +32,7 @@ from propcrm.metrics.kpi._frame_polars import (
     cohort_keys,
     encode_dimensions,
 )
-from propcrm.metrics.kpi._frame_ranked import VALUE_BITS, grouped_quantiles, polars_quantiles
+from propcrm.metrics.kpi._frame_ranked import grouped_quantiles, polars_quantiles
 from propcrm.metrics.kpi._frame_sql import duckdb_cohort
 from propcrm.metrics.kpi._periods import with_period
 
@@ -340,31 +340,19 @@ def polars_cohort(
         values = picked.collect().to_native()
         in_cohort = keys.key < keys.size
         columns: dict[str, tuple[Any, Any]] = {}
-        lows: dict[str, int] = {}
         for name in inputs.values():
+            # The values buffer and validity of the Arrow array, without copying the values.
             array = values.get_column(name).rechunk().to_arrow()
             valid = array.is_valid().to_numpy(zero_copy_only=False) & in_cohort
-            if not valid.any():
-                continue  # no row counts anywhere: every group's value stays None
             raw = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset :][: len(array)]
-            counted = raw[valid]
-            low, high = int(counted.min()), int(counted.max())
-            if high - low >= 1 << VALUE_BITS:
-                return None
-            columns[name] = (valid, raw - low)  # wraps harmlessly where not valid
-            lows[name] = low
+            columns[name] = (valid, raw)
         wanted: dict[str, list[tuple[str, float]]] = {}
         for i in ranked:
-            name = inputs[(slots[i].cond, slots[i].column)]
-            if name in columns:
-                wanted.setdefault(name, []).append(
-                    (f"_s{i}", 0.5 if slots[i].stat == "median" else 0.9)
-                )
-        found = (
-            grouped_quantiles(np, position[keys.key], columns, wanted, lows, len(present))
-            if wanted
-            else {}
-        )
+            q = 0.5 if slots[i].stat == "median" else 0.9
+            wanted.setdefault(inputs[(slots[i].cond, slots[i].column)], []).append((f"_s{i}", q))
+        found = grouped_quantiles(np, position[keys.key], columns, wanted, len(present))
+        if found is None:
+            return None  # values spanning 2**40 or more: the generic path
         for i in ranked:
             by_slot[i] = found.get(f"_s{i}", [None] * len(present))
     return [
