@@ -9,8 +9,11 @@ disagree on the slots themselves.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
+from itertools import repeat
+from types import MemberDescriptorType
 from typing import Any
 
 import attrs
@@ -284,6 +287,54 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
     return tuple((1, "") if v is None else (0, v) for v in key)
 
 
+#: ``KpiValue``'s fields, in order.
+_FIELDS: tuple[str, ...] = tuple(a.name for a in attrs.fields(KpiValue))
+
+
+def _slot_setters() -> list[tuple[str, Callable[[Any, Any], None]]] | None:
+    """The slot descriptors' setters of ``KpiValue``, or ``None`` if it cannot be built so.
+
+    Values are built in bulk (:func:`_build`): ``object.__new__`` and one C-level ``map`` per
+    field over a KPI's groups, which is what ``__init__`` does value by value (it only sets
+    the slots) at a fraction of the cost; ``finalise`` makes one value per KPI and group.
+    That is only the same object while ``__init__`` does nothing else: no validator,
+    converter, default or init hook. Otherwise ``None``, and values are made by ``__init__``.
+    """
+    cls: Any = KpiValue
+    if any(hasattr(cls, h) for h in ("__attrs_pre_init__", "__attrs_post_init__")):
+        return None
+    setters = []
+    for a in attrs.fields(KpiValue):
+        desc = cls.__dict__.get(a.name)
+        if (
+            a.validator is not None
+            or a.converter is not None
+            or not a.init
+            or a.default is not attrs.NOTHING
+            or not isinstance(desc, MemberDescriptorType)
+        ):
+            return None
+        setters.append((a.name, desc.__set__))
+    return setters
+
+
+_SETTERS = _slot_setters()
+_exhaust: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
+
+
+def _build(n: int, columns: Mapping[str, Iterable[Any]]) -> list[KpiValue]:
+    """``n`` values, each field from ``columns`` (an iterable of ``n`` items per field)."""
+    if _SETTERS is None:
+        return [
+            KpiValue(**dict(zip(_FIELDS, items, strict=True)))
+            for items in zip(*(columns[f] for f in _FIELDS), strict=True)
+        ]
+    values: list[KpiValue] = list(map(object.__new__, repeat(KpiValue, n)))
+    for name, set_slot in _SETTERS:
+        _exhaust(map(set_slot, values, columns[name]))
+    return values
+
+
 def finalise(
     plan: Plan,
     groups: Mapping[tuple[str, str], GroupSlots],
@@ -297,100 +348,142 @@ def finalise(
     """Turn filled slots into KPI values, KPI by KPI, groups sorted."""
     out: list[KpiValue] = []
     org_dim = next((g for g in _ORG_DIMS if g in group_by), None)
-    # Per cohort, once: the sorted groups with their labels, and their slots as numbers.
-    prepared: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    # Per cohort, once: the sorted groups' labels, households and days, and each slot's
+    # values over the groups (converted on first use, shared by the KPIs reading the slot).
+    prepared: dict[tuple[str, str], _Cohort] = {}
     for cohort_key, by_group in groups.items():
-        rows = []
-        for key in sorted(by_group, key=_sort_key):
-            pkey = key[-1] if period is not None else None
-            label = None if pkey is None or period is None else period_label(int(pkey), period)
-            group = tuple(
-                (g, None if v is None else str(v)) for g, v in zip(group_by, key, strict=False)
-            )
-            hh = _households(households, org_dim, group_by, key)
-            days = _days(pkey, period, window)
-            # Slots as numbers, NaN (a frame's empty aggregate) as None.
-            numbers = [
-                None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
-                for v in by_group[key]
-            ]
-            rows.append((group, label, hh, days, numbers))
-        prepared[cohort_key] = rows
-    make = KpiValue
-    append = out.append
+        keys = sorted(by_group, key=_sort_key)
+        prepared[cohort_key] = _Cohort(
+            keys,
+            by_group,
+            group_by,
+            period,
+            _households_of(households, org_dim, group_by, keys),
+            window,
+        )
+    empty = _Cohort([], {}, group_by, period, [], window)
     for d in plan.definitions:
         source, column, pos = plan.index[d.name]
         target = (targets or {}).get(d.name, d.target)
-        name, label_zh, label_en = d.name, d.label_zh, d.label_en
-        unit, direction, cohort = d.unit.value, d.direction.value, d.cohort.value
-        exclusions = tuple(sorted(x.value for x in d.exclusions))
-        higher = d.direction is Direction.HIGHER
-        rows = prepared.get((source, column), [])
-        for (group, label, _, _, _), (num, den, value) in zip(
-            rows, _numbers(d, pos, rows), strict=True
-        ):
-            # KpiDefinition.met, inlined: this loop runs once per KPI and group.
-            if value is None or target is None:
-                met = None
-            else:
-                met = value >= target if higher else value <= target
-            append(
-                make(
-                    kpi=name,
-                    label_zh=label_zh,
-                    label_en=label_en,
-                    group=group,
-                    period=label,
-                    numerator=num,
-                    denominator=den,
-                    value=value,
-                    unit=unit,
-                    direction=direction,
-                    target=target,
-                    met=met,
-                    cohort=cohort,
-                    exclusions=exclusions,
-                )
-            )
+        cohort = prepared.get((source, column), empty)
+        n = len(cohort.groups)
+        nums, dens, values = _numbers(d, pos, cohort)
+        # KpiDefinition.met, inlined: this runs once per KPI and group.
+        if target is None:
+            met: Iterable[bool | None] = repeat(None, n)
+        elif d.direction is Direction.HIGHER:
+            met = [None if v is None else v >= target for v in values]
+        else:
+            met = [None if v is None else v <= target for v in values]
+        out += _build(
+            n,
+            {
+                "kpi": repeat(d.name, n),
+                "label_zh": repeat(d.label_zh, n),
+                "label_en": repeat(d.label_en, n),
+                "group": cohort.groups,
+                "period": cohort.labels,
+                "numerator": nums,
+                "denominator": dens,
+                "value": values,
+                "unit": repeat(d.unit.value, n),
+                "direction": repeat(d.direction.value, n),
+                "target": repeat(target, n),
+                "met": met,
+                "cohort": repeat(d.cohort.value, n),
+                "exclusions": repeat(tuple(sorted(x.value for x in d.exclusions)), n),
+            },
+        )
     return tuple(out)
 
 
+class _Cohort:
+    """One cohort's sorted groups, prepared once for every KPI of the cohort."""
+
+    def __init__(
+        self,
+        keys: list[tuple[Any, ...]],
+        by_group: GroupSlots,
+        group_by: Sequence[str],
+        period: str | None,
+        households: list[int | None],
+        window: tuple[date, date] | None,
+    ) -> None:
+        self.groups = [
+            tuple((g, None if v is None else str(v)) for g, v in zip(group_by, key, strict=False))
+            for key in keys
+        ]
+        pkeys = [key[-1] if period is not None else None for key in keys]
+        self.labels = [
+            None if pkey is None or period is None else period_label(int(pkey), period)
+            for pkey in pkeys
+        ]
+        self.households = households
+        self.days = [_days(pkey, period, window) for pkey in pkeys]
+        self._slots = [by_group[key] for key in keys]
+        self._numbers: dict[int, list[float | None]] = {}
+
+    def numbers(self, i: int) -> list[float | None]:
+        """Slot ``i`` of each group as a number, NaN (a frame's empty aggregate) as None."""
+        out = self._numbers.get(i)
+        if out is None:
+            out = self._numbers[i] = [
+                None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+                for v in [s[i] for s in self._slots]
+            ]
+        return out
+
+    def counts(self, i: int) -> list[int]:
+        """Slot ``i`` of each group as a count (empty is 0)."""
+        return [int(x or 0) for x in self.numbers(i)]
+
+
 def _numbers(
-    d: KpiDefinition, pos: tuple[int, ...], rows: Sequence[tuple[Any, ...]]
-) -> list[tuple[float | None, float | None, float | None]]:
-    """``(numerator, denominator, value)`` of one KPI for each prepared group row."""
+    d: KpiDefinition, pos: tuple[int, ...], cohort: _Cohort
+) -> tuple[list[Any], Iterable[Any], list[float | None]]:
+    """Numerators, denominators and values of one KPI over the cohort's groups."""
     agg = d.aggregation
     p0 = pos[0]
     p1 = pos[1] if len(pos) > 1 else p0
     if agg is Aggregation.RATIO:
-        pairs = [(int(r[4][p0] or 0), int(r[4][p1] or 0)) for r in rows]
-        return [(num, den, num / den if den else None) for num, den in pairs]
+        nums = cohort.counts(p0)
+        dens = cohort.counts(p1)
+        return nums, dens, [num / den if den else None for num, den in zip(nums, dens, strict=True)]
     if agg is Aggregation.COUNT:
-        return [(num, None, float(num)) for num in [int(r[4][p0] or 0) for r in rows]]
+        nums = cohort.counts(p0)
+        return nums, repeat(None, len(nums)), [float(num) for num in nums]
     if agg is Aggregation.PER_HOUSEHOLD:
-        out: list[tuple[float | None, float | None, float | None]] = []
-        for _, _, hh, days, slots in rows:
-            num = int(slots[p0] or 0)
+        nums = cohort.counts(p0)
+        values: list[float | None] = []
+        for num, hh, days in zip(nums, cohort.households, cohort.days, strict=True):
             value = None if not hh else num / hh * d.scale
             if value is not None and d.annualise:
                 value = None if days is None else value * 365 / days
-            out.append((num, hh, value))
-        return out
+            values.append(value)
+        return nums, cohort.households, values
     scale = d.value_scale
-    mean = agg is Aggregation.MEAN
-    stats = [(int(r[4][p1] or 0), r[4][p0]) for r in rows]
-    return [
-        (
-            None,
-            n,
-            None
-            if stat is None or n == 0
-            else round(stat / n * scale, 3)
-            if mean
-            else round(stat * scale, 3),
-        )
-        for n, stat in stats
-    ]
+    ns = cohort.counts(p1)
+    stats = cohort.numbers(p0)
+    if agg is Aggregation.MEAN:
+        values = [
+            None if stat is None or n == 0 else round(stat / n * scale, 3)
+            for n, stat in zip(ns, stats, strict=True)
+        ]
+    else:
+        values = [
+            None if stat is None or n == 0 else round(stat * scale, 3)
+            for n, stat in zip(ns, stats, strict=True)
+        ]
+    return repeat(None, len(ns)), ns, values  # type: ignore[return-value]
+
+
+def _households_of(
+    households: Households | None,
+    org_dim: str | None,
+    group_by: Sequence[str],
+    keys: Sequence[tuple[Any, ...]],
+) -> list[int | None]:
+    return [_households(households, org_dim, group_by, key) for key in keys]
 
 
 def _households(
