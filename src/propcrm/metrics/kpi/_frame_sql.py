@@ -20,7 +20,7 @@ from typing import Any
 from propcrm.metrics.calendar._sources import require_module
 from propcrm.metrics.kpi._conditions import All, AnyOf, Cmp, Cond, IsIn, IsNull, Not, NotNull
 from propcrm.metrics.kpi._engine import Slot
-from propcrm.metrics.kpi._frame_ranked import VALUE_BITS, packed_quantiles
+from propcrm.metrics.kpi._frame_ranked import grouped_quantiles
 
 __all__ = ["cond_sql", "duckdb_cohort", "period_sql"]
 
@@ -92,12 +92,36 @@ def _slot_cond(s: Slot, names: dict[Cond, str]) -> str:
 def _slot_sql(s: Slot, names: dict[Cond, str]) -> str:
     cond = _slot_cond(s, names)
     if s.stat == "count":
-        return f"sum(CAST({cond} AS DOUBLE))"
+        return f"count_if({cond})"
     assert s.column is not None
     value = _ident(s.column)
     if s.stat == "nonnull":
-        return f"sum(CAST(({cond} AND {value} IS NOT NULL) AS DOUBLE))"
+        return f"count_if({cond} AND {value} IS NOT NULL)"
     return f"sum(CASE WHEN {cond} THEN {value} END)"  # "sum"
+
+
+def _value_sql(cond: Cond, column: str, names: dict[Cond, str]) -> str:
+    """A ranked input: the value where the row counts, else null, as ``BIGINT``.
+
+    A conjunct ``column IS NOT NULL`` is left out: the value is null there anyway.
+    """
+    parts = [names[p] for p in dict.fromkeys(_parts(cond)) if p != NotNull(column)]
+    value = _ident(column)
+    if not parts:
+        return f"CAST({value} AS BIGINT)"
+    return f"CAST(CASE WHEN {' AND '.join(parts)} THEN {value} END AS BIGINT)"
+
+
+def _int64_arrays(np: Any, chunked: Any) -> tuple[Any, Any]:
+    """Which rows are valid (booleans) and the int64 values buffer of an Arrow column.
+
+    Read from the Arrow buffers: values at null positions are whatever the buffer holds, so
+    callers read them only where valid (``to_numpy`` would turn a nullable column to floats).
+    """
+    array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+    valid = array.is_valid().to_numpy(zero_copy_only=False)
+    values = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset :][: len(array)]
+    return valid, values
 
 
 def duckdb_cohort(
@@ -131,14 +155,6 @@ def duckdb_cohort(
     for s in slots:
         for part in _parts(s.cond):
             names.setdefault(part, f"_c{len(names)}")
-    # A median and a P90 of the same values share one input column.
-    inputs: dict[tuple[Cond, str | None], int] = {}
-    for i in ranked:
-        inputs.setdefault((slots[i].cond, slots[i].column), len(inputs))
-    value_sql = [
-        f"CASE WHEN {_slot_cond(Slot('median', cond, value), names)} THEN {_ident(value or '')} END"
-        for cond, value in inputs
-    ]
     value_columns = sorted({s.column for s in slots if s.column is not None})
     inner = ", ".join(
         [
@@ -148,69 +164,55 @@ def duckdb_cohort(
         ]
     )
     source = f"(SELECT {inner} FROM _facts WHERE {where})"
-    aggs = [f"{_slot_sql(slots[i], names)} AS _s{i}" for i in simple]
-    aggs += [f"min({v}) AS _min{j}, max({v}) AS _max{j}" for j, v in enumerate(value_sql)]
-    aggs.append("count(*) AS _n")
     grouped = ", ".join(key_names)
     hashed = f"hash({grouped})" if key_names else "0"
+    # Counts as count_if (a BIGINT counter, no cast per row); the quantiles' value range
+    # comes from the fetched values, not from min/max aggregates here.
+    aggs = [f"{_slot_sql(slots[i], names)} AS _s{i}" for i in simple]
+    aggs.append("count(*) AS _n")
     sql = (
         f"SELECT *, {hashed} AS _h FROM (SELECT {', '.join([*key_names, *aggs])} "
         f"FROM {source}" + (f" GROUP BY {grouped}" if key_names else "") + ")"
     )
     rows = relation.query("_facts", sql).fetchall()
-    # fetchall keeps the SELECT order: keys, simple slots, (min, max) per input, n, hash.
-    order = [*key_names, *(f"_s{i}" for i in simple)]
-    order += [x for j in range(len(inputs)) for x in (f"_min{j}", f"_max{j}")] + ["_n", "_h"]
-    at = {name: k for k, name in enumerate(order)}
-    rows = [r for r in rows if r[at["_n"]]]  # a whole-frame aggregate of no rows
+    # fetchall keeps the SELECT order: keys, simple slots, n, hash.
+    n_keys = len(key_names)
+    rows = [r for r in rows if r[-2]]  # a whole-frame aggregate of no rows
     out: list[tuple[tuple[Any, ...], list[Any]]] = []
     for r in rows:
         values: list[Any] = [None] * len(slots)
-        for i in simple:
-            values[i] = r[at[f"_s{i}"]]
-        out.append((tuple(r[at[k]] for k in key_names), values))
+        for k, i in enumerate(simple):
+            x = r[n_keys + k]
+            values[i] = float(x) if slots[i].stat != "sum" and x is not None else x
+        out.append((tuple(r[:n_keys]), values))
     if not ranked or not rows:
         return out
-    hashes = [r[at["_h"]] for r in rows]
+    hashes = [r[-1] for r in rows]
     if len(set(hashes)) != len(hashes):
         return None
-    span = 1 << VALUE_BITS
-    lows: list[int | None] = []
-    for j in range(len(inputs)):
-        present = [(r[at[f"_min{j}"]], r[at[f"_max{j}"]]) for r in rows]
-        present = [p for p in present if p[0] is not None]
-        low = min((p[0] for p in present), default=None)
-        high = max((p[1] for p in present), default=None)
-        if low is not None and high is not None and high - low >= span:
-            return None
-        lows.append(low)
+    # A median and a P90 of the same values share one input column.
+    inputs: dict[tuple[Cond, str | None], str] = {}
+    for i in ranked:
+        inputs.setdefault((slots[i].cond, slots[i].column), f"_v{len(inputs)}")
+    fetched = [f"{hashed} AS _h"]
+    fetched += [f"{_value_sql(c, v or '', names)} AS {n}" for (c, v), n in inputs.items()]
     np = require_module("numpy", extra="frames", feature=_FEATURE)
     pa = require_module("pyarrow", extra="frames", feature=_FEATURE)
     pc = require_module("pyarrow.compute", extra="frames", feature=_FEATURE)
-    counted = [j for j, low in enumerate(lows) if low is not None]
-    # Values as offsets from the column's minimum, -1 where a row does not count: no nulls,
-    # so each column reaches numpy without a copy.
-    offsets = [f"COALESCE({value_sql[j]} - {lows[j]}, -1) AS _v{j}" for j in counted]
-    sql = f"SELECT {', '.join([f'{hashed} AS _h', *offsets])} FROM {source}"
-    table = relation.query("_facts", sql).to_arrow_table()
+    table = relation.query("_facts", f"SELECT {', '.join(fetched)} FROM {source}").to_arrow_table()
     # Each row's group: the position of its key hash among the groups' (a hash lookup).
     positions = pc.index_in(table["_h"], value_set=pa.array(hashes, type=pa.uint64()))
-    base = positions.to_numpy().astype(np.int64) * span
-    wanted: dict[str, list[tuple[str, float]]] = {f"_v{j}": [] for j in counted}
+    group_ids = positions.to_numpy().astype(np.int64)
+    columns = {name: _int64_arrays(np, table[name]) for name in inputs.values()}
+    wanted: dict[str, list[tuple[str, float]]] = {}
     for i in ranked:
-        j = inputs[(slots[i].cond, slots[i].column)]
-        if f"_v{j}" in wanted:
-            wanted[f"_v{j}"].append((f"_s{i}", 0.5 if slots[i].stat == "median" else 0.9))
-    found = packed_quantiles(
-        np,
-        base,
-        {name: (offset >= 0, offset) for name in wanted for offset in [table[name].to_numpy()]},
-        wanted,
-        {f"_v{j}": lows[j] or 0 for j in counted},
-        len(out),
-    )
-    for column, values in found.items():
-        i = int(column[2:])
-        for g, x in enumerate(values):
+        q = 0.5 if slots[i].stat == "median" else 0.9
+        wanted.setdefault(inputs[(slots[i].cond, slots[i].column)], []).append((f"_s{i}", q))
+    found = grouped_quantiles(np, group_ids, columns, wanted, len(out))
+    if found is None:
+        return None  # values spanning 2**40 or more: the generic path
+    for name, column_values in found.items():
+        i = int(name[2:])
+        for g, x in enumerate(column_values):
             out[g][1][i] = x
     return out
