@@ -302,6 +302,25 @@ FACT_EXPRESSIONS: dict[str, str] = {
 }
 
 
+#: Fact columns :data:`FACT_EXPRESSIONS` never leaves empty, whatever the history and options
+#: (the streaming engine skips their null tests; ``test_stream_speed_fold`` checks them).
+FILLED_COLUMNS: frozenset[str] = frozenset(
+    {
+        "status",
+        "is_open",
+        "voided",
+        "merged",
+        "invalid",
+        "received_at",
+        "reopen_count",
+        "escalation_rank",
+        "revisit_count",
+    }
+)
+#: The columns of :data:`FILLED_COLUMNS` that are always ``True`` or ``False`` (a ``bool``).
+BOOL_COLUMNS: frozenset[str] = frozenset({"is_open", "voided", "merged", "invalid"})
+
+
 def null_columns(options: FactOptions) -> frozenset[str]:
     """The fact columns that are empty in every row under ``options``."""
     out: set[str] = set()

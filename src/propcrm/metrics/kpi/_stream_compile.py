@@ -50,7 +50,9 @@ from propcrm.metrics.kpi._conditions import (
 from propcrm.metrics.kpi._engine import Slot
 from propcrm.metrics.kpi._facts import (
     _VALUES,
+    BOOL_COLUMNS,
     FACT_EXPRESSIONS,
+    FILLED_COLUMNS,
     FOLD_FIELDS,
     FactOptions,
     fold_history,
@@ -157,15 +159,21 @@ class _Branch:
 
 
 def _actions(
-    slots: Sequence[Slot], nulls: frozenset[str] = frozenset()
+    slots: Sequence[Slot],
+    nulls: frozenset[str] = frozenset(),
+    filled: frozenset[str] = frozenset(),
 ) -> list[tuple[list[Cond], _Action]]:
-    """Each slot's update and the conjuncts it needs (none can hold on a ``nulls`` column)."""
+    """Each slot's update and the conjuncts it needs.
+
+    No condition can hold on a ``nulls`` column (always empty); null tests of a ``filled``
+    column (never empty) are decided.
+    """
     shared = _shared_lists(slots)
     out = []
     for i, s in enumerate(slots):
         if shared.get(i, i) != i:
             continue  # the first slot sharing the list appends for both
-        cond = _given_nulls(s.cond, nulls) if nulls else s.cond
+        cond = _given_nulls(s.cond, nulls, filled) if nulls or filled else s.cond
         if cond is False:
             continue
         stat = "count" if s.stat == "nonnull" else s.stat
@@ -209,8 +217,27 @@ def _count_columns(body: Sequence[_Action | _Branch], counts: dict[str, int]) ->
             counts[node.column] = counts.get(node.column, 0) + 1
 
 
+def _test(cond: Cond, refs: dict[str, str], filled: frozenset[str], bools: frozenset[str]) -> str:
+    """The source of one tested condition.
+
+    A comparison of a ``filled`` column (never empty) skips the null test, and an equality of
+    a ``bools`` column (always True or False) with ``True`` or ``False`` is a truth test.
+    """
+    if isinstance(cond, Cmp) and cond.column in filled and cond.column in refs:
+        r = refs[cond.column]
+        if cond.column in bools and cond.op == "==" and type(cond.value) is bool:
+            return r if cond.value else f"(not {r})"
+        return f"({r} {cond.op} {cond.value!r})"
+    return to_source(cond, refs=refs)
+
+
 def _emit(
-    body: Sequence[_Action | _Branch], refs: dict[str, str], indent: str, lines: list[str]
+    body: Sequence[_Action | _Branch],
+    refs: dict[str, str],
+    indent: str,
+    lines: list[str],
+    filled: frozenset[str] = frozenset(),
+    bools: frozenset[str] = frozenset(),
 ) -> None:
     def value(column: str | None) -> str:
         assert column is not None
@@ -231,21 +258,28 @@ def _emit(
         while len(inner) == 1 and isinstance(inner[0], _Branch):
             conds.append(inner[0].cond)
             inner = inner[0].body
-        test = " and ".join(to_source(c, refs=refs) for c in conds)
+        test = " and ".join(_test(c, refs, filled, bools) for c in conds)
         lines.append(f"{indent}if {test}:")
-        _emit(inner, refs, indent + "    ", lines)
+        _emit(inner, refs, indent + "    ", lines, filled, bools)
 
 
-def _given_nulls(cond: Cond, nulls: frozenset[str]) -> Cond | bool:
-    """``cond`` when the ``nulls`` columns are empty: decided (True/False) or simplified."""
+def _given_nulls(
+    cond: Cond, nulls: frozenset[str], filled: frozenset[str] = frozenset()
+) -> Cond | bool:
+    """``cond`` when the ``nulls`` columns are empty and the ``filled`` ones are not.
+
+    Decided (True/False) or simplified.
+    """
+    if isinstance(cond, NotNull | IsNull) and cond.column in filled:
+        return isinstance(cond, NotNull)
     if isinstance(cond, Cmp | IsIn | NotNull):
         return False if cond.column in nulls else cond
     if isinstance(cond, IsNull):
         return True if cond.column in nulls else cond
     if isinstance(cond, Not):
-        inner = _given_nulls(cond.cond, nulls)
+        inner = _given_nulls(cond.cond, nulls, filled)
         return (not inner) if isinstance(inner, bool) else Not(inner)
-    parts = [_given_nulls(c, nulls) for c in cond.conds]
+    parts = [_given_nulls(c, nulls, filled) for c in cond.conds]
     if isinstance(cond, All):
         if any(p is False for p in parts):
             return False
@@ -268,10 +302,13 @@ def _cohort_lines(
     bounds: tuple[int, int] | None,
     indent: str,
     namespace: dict[str, Any],
+    filled: frozenset[str] = frozenset(),
+    bools: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Per cohort: find the group of the row (if its date counts) and update its slots.
 
     The group is made even when no slot counts the row: it still has its KPI values (zeros).
+    ``filled`` and ``bools`` are as in :func:`_test`.
     """
     lines: list[str] = []
     namespace.update(_pk=period_key, _day_keys={})
@@ -280,9 +317,10 @@ def _cohort_lines(
         namespace[f"_groups{n}"] = cohort.groups
         namespace[f"_make{n}"] = compile_maker(cohort.slots)
         t = refs[cohort.column]
-        test = f"{t} is not None"
+        tests = [] if cohort.column in filled else [f"{t} is not None"]
         if bounds is not None:
-            test += f" and {bounds[0]!r} <= {t} < {bounds[1]!r}"
+            tests.append(f"{bounds[0]!r} <= {t} < {bounds[1]!r}")
+        test = " and ".join(tests) or "True"  # ``if True:`` compiles to its body
         lines.append(f"{indent}if {test}:")
         if period is None:
             key = f"({', '.join([*keys, 'None'])},)"
@@ -300,7 +338,7 @@ def _cohort_lines(
             f"{inner}if a is None:",
             f"{inner}    a = _groups{n}[key] = _make{n}()",
         ]
-        _emit(tree, refs, inner, lines)
+        _emit(tree, refs, inner, lines, filled, bools)
     return lines
 
 
@@ -379,7 +417,7 @@ def compile_history_adder(
         then fails as it does on rows).
     """
     nulls = null_columns(options)
-    trees = [_tree(_actions(c.slots, nulls)) for c in cohorts]
+    trees = [_tree(_actions(c.slots, nulls, FILLED_COLUMNS)) for c in cohorts]
     counts: dict[str, int] = {}
     for tree in trees:
         _count_columns(tree, counts)
@@ -420,6 +458,8 @@ def compile_history_adder(
         bounds=bounds,
         indent="        ",
         namespace=namespace,
+        filled=FILLED_COLUMNS,
+        bools=BOOL_COLUMNS,
     )
     source = "\n".join(lines)
     return _run(lines, namespace)["_add_histories"], source
