@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from itertools import takewhile
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -161,6 +162,11 @@ class FactOptions:
     rollup: Callable[[str], tuple[str | None, str | None]] | None = None
 
 
+#: The payloads of a dispatch (a tuple: ``A | B`` would build a union object per event).
+_HANDOFFS: Final = (e.TicketDispatched, e.TicketReassigned)
+
+
+@lru_cache(maxsize=4096)
 def _split_rollup(code: str) -> tuple[str | None, str | None]:
     parts = code.split(".")
     return parts[0], (".".join(parts[:2]) if len(parts) >= 2 else None)
@@ -195,6 +201,8 @@ _VALUES: dict[object, str] = {
     member: member.value for enum in (TicketKind, Channel, Priority, Severity) for member in enum
 }
 _DEFAULT_OPTIONS = FactOptions()
+#: The business-time columns without a calendar.
+_NO_BUSINESS: tuple[None, None, None] = (None, None, None)
 #: Later than any event: the as-of limit when there is none, so the fold tests one integer.
 _NEVER = 1 << 62
 
@@ -354,7 +362,10 @@ def fold_history(history: Sequence[Event], options: FactOptions) -> tuple[Any, .
     # Two datetimes with the same tzinfo object subtract without calling utcoffset(): with a
     # fixed offset (datetime.timezone) the epoch is expressed in the events' own zone.
     zone = start.tzinfo
-    epoch = _zone_epoch(zone)
+    # The cached epoch of a fixed-offset zone, looked up without a call (see _zone_epoch).
+    epoch = _ZONE_EPOCHS.get(zone) if type(zone) is timezone else None
+    if epoch is None or epoch.tzinfo is not zone:
+        epoch = _zone_epoch(zone)
     d = start - epoch
     received = d.days * 86400 + d.seconds
     if received < 0 and d.microseconds:
@@ -398,7 +409,7 @@ def fold_history(history: Sequence[Event], options: FactOptions) -> tuple[Any, .
         kind = p.event_type
         # Most frequent first: the chain is walked once per event.
         if kind == "ticket_dispatched" or kind == "ticket_reassigned":
-            assert isinstance(p, e.TicketDispatched | e.TicketReassigned)
+            assert isinstance(p, _HANDOFFS)
             status = "dispatched"
             if p.party is not None:
                 party = p.party
@@ -489,8 +500,9 @@ def fold_history(history: Sequence[Event], options: FactOptions) -> tuple[Any, .
     else:
         age = since_follow_up = None
     cal = opts.calendar
-    business: list[int | None] = [None, None, None]
+    business: Sequence[int | None] = _NO_BUSINESS
     if cal is not None:
+        business = [None, None, None]
         handoff_at = dispatched if dispatched is not None else accepted
         for i, end in enumerate((first_response, handoff_at, completed)):
             if end is not None:
