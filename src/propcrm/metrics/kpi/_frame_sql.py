@@ -14,7 +14,7 @@ collision between groups return ``None``, and the caller keeps the generic narwh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from propcrm.metrics.calendar._sources import require_module
@@ -61,6 +61,27 @@ def cond_sql(cond: Cond) -> str:
     joiner = " AND " if isinstance(cond, All) else " OR "
     assert isinstance(cond, All | AnyOf)
     return "(" + joiner.join(cond_sql(c) for c in cond.conds) + ")"
+
+
+def _conjunct_sql(cond: Cond, types: Mapping[str, str]) -> str:
+    """SQL for a conjunct that is only ever read inside ``count_if`` or ``CASE WHEN``.
+
+    There a null counts as false, so a comparison needs no ``COALESCE`` (one vector pass less
+    per condition and row), and a boolean column compared with a literal is read as it is.
+    """
+    if isinstance(cond, Cmp):
+        column = _ident(cond.column)
+        if (
+            types.get(cond.column) == "BOOLEAN"
+            and isinstance(cond.value, bool)
+            and cond.op in ("==", "!=")
+        ):
+            return column if (cond.op == "==") == cond.value else f"(NOT {column})"
+        op = "=" if cond.op == "==" else "<>" if cond.op == "!=" else cond.op
+        return f"({column} {op} {_literal(cond.value)})"
+    if isinstance(cond, IsIn) and cond.values:
+        return f"({_ident(cond.column)} IN ({', '.join(_literal(v) for v in cond.values)}))"
+    return cond_sql(cond)
 
 
 def period_sql(column: str, period: str, offset_seconds: int) -> str:
@@ -159,7 +180,7 @@ def duckdb_cohort(
     inner = ", ".join(
         [
             *keys,
-            *(f"{cond_sql(c)} AS {n}" for c, n in names.items()),
+            *(f"{_conjunct_sql(c, types)} AS {n}" for c, n in names.items()),
             *(_ident(c) for c in value_columns),
         ]
     )
