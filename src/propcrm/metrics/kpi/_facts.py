@@ -560,6 +560,276 @@ def fold_history(history: Sequence[Event], options: FactOptions) -> tuple[Any, .
     )
 
 
+@attrs.frozen
+class _Step:
+    """One statement of the inline fold: its source, the fold fields it sets and reads."""
+
+    code: str
+    sets: tuple[str, ...]
+    reads: tuple[str, ...] = ()
+
+
+def _set_if_none(field: str) -> _Step:
+    return _Step(f"if {field} is None:\n    {field} = t", (field,), (field,))
+
+
+def _take(field: str, attr: str) -> _Step:
+    return _Step(f"if p.{attr} is not None:\n    {field} = p.{attr}", (field,))
+
+
+#: :func:`fold_history` as statements per fold field, for the streaming engine to inline the
+#: fold of the fields its KPIs read (:func:`inline_fold`): what the fold sets before the
+#: events, per event type, and after. Kept in step with :func:`fold_history` by hand; the
+#: tests compare the two on random histories (``tests/metrics/kpi/test_stream_histories.py``).
+_INLINE_START: tuple[_Step, ...] = (
+    _Step("ticket_id = first.ticket_id", ("ticket_id",)),
+    _Step("kind = p0.kind", ("kind",)),
+    _Step("channel = p0.channel", ("channel",)),
+    _Step("priority = p0.priority", ("priority",)),
+    _Step("severity = p0.severity", ("severity",)),
+    _Step("category = p0.category_code", ("category",)),
+    _Step("scope = p0.scope", ("scope",)),
+    _Step("location = p0.location", ("location",)),
+    _Step("party = p0.responsible_party", ("party",)),
+    _Step("assignee = None", ("assignee",)),
+    _Step("status = 'received'", ("status",)),
+    _Step("paused_from = 'received'", ("paused_from",)),
+    _Step("abnormal_from = 'received'", ("abnormal_from",)),
+    *(
+        _Step(f"{f} = None", (f,))
+        for f in (
+            "first_response",
+            "dispatched",
+            "accepted",
+            "arrived",
+            "first_completed",
+            "completed",
+            "closed",
+            "first_revisit",
+            "revisited",
+            "follow_up",
+            "rework_gap",
+            "satisfied",
+        )
+    ),
+    *(_Step(f"{f} = 0", (f,)) for f in ("reopens", "revisits", "rank")),
+    *(_Step(f"{f} = False", (f,)) for f in ("abnormal", "invalid")),
+)
+_INLINE_EVENTS: tuple[tuple[tuple[str, ...], tuple[_Step, ...]], ...] = (
+    (
+        ("ticket_dispatched", "ticket_reassigned"),
+        (
+            _Step("status = 'dispatched'", ("status",)),
+            _take("party", "party"),
+            _Step("assignee = p.assignee", ("assignee",)),
+            _set_if_none("dispatched"),
+        ),
+    ),
+    (
+        ("ticket_completed",),
+        (
+            _Step("status = 'completed'", ("status",)),
+            _Step("completed = t", ("completed",)),
+            _set_if_none("first_completed"),
+        ),
+    ),
+    (
+        ("ticket_closed",),
+        (
+            _Step("status = 'closed'", ("status",)),
+            _Step("closed = t", ("closed",)),
+            _Step("abnormal = p.abnormal", ("abnormal",)),
+        ),
+    ),
+    (
+        ("ticket_accepted",),
+        (_Step("status = 'accepted'", ("status",)), _set_if_none("accepted")),
+    ),
+    (("work_started",), (_Step("status = 'in_progress'", ("status",)),)),
+    (
+        ("revisit_recorded",),
+        (
+            _Step("if status == 'completed':\n    status = 'revisited'", ("status",), ("status",)),
+            _Step("revisits += 1", ("revisits",), ("revisits",)),
+            _Step("revisited = t", ("revisited",)),
+            _set_if_none("first_revisit"),
+            _Step("satisfied = p.satisfaction.is_satisfied", ("satisfied",)),
+        ),
+    ),
+    (("customer_responded",), (_set_if_none("first_response"),)),
+    (("work_log_added", "follow_up_recorded"), (_Step("follow_up = t", ("follow_up",)),)),
+    (
+        ("handler_arrived",),
+        (_Step("status = 'arrived'", ("status",)), _set_if_none("arrived")),
+    ),
+    (
+        ("ticket_bounced_back",),
+        (_Step("status = 'received'", ("status",)), _Step("assignee = None", ("assignee",))),
+    ),
+    (
+        ("ticket_paused",),
+        (
+            _Step("paused_from = status", ("paused_from",), ("status",)),
+            _Step("status = 'paused'", ("status",)),
+        ),
+    ),
+    (("ticket_resumed",), (_Step("status = paused_from", ("status",), ("paused_from",)),)),
+    (
+        ("ticket_reopened",),
+        (
+            _Step("status = 'reopened'", ("status",)),
+            _Step("reopens += 1", ("reopens",), ("reopens",)),
+            _Step(
+                "if first_completed is not None and rework_gap is None:\n"
+                "    rework_gap = t - first_completed",
+                ("rework_gap",),
+                ("first_completed", "rework_gap"),
+            ),
+            _Step("completed = None", ("completed",)),
+            _Step("closed = None", ("closed",)),
+            _Step("abnormal = False", ("abnormal",)),
+        ),
+    ),
+    (
+        ("ticket_classified",),
+        (
+            _take("category", "category_code"),
+            _take("kind", "kind"),
+            _take("priority", "priority"),
+            _take("severity", "severity"),
+            _take("party", "responsible_party"),
+        ),
+    ),
+    (("ticket_escalated",), (_Step("rank = max(rank, p.level.rank)", ("rank",), ("rank",)),)),
+    (("ticket_merged",), (_Step("status = 'merged'", ("status",)),)),
+    (("ticket_voided",), (_Step("status = 'voided'", ("status",)),)),
+    (("complaint_marked_invalid",), (_Step("invalid = True", ("invalid",)),)),
+    (
+        ("abnormal_close_requested",),
+        (
+            _Step("abnormal_from = status", ("abnormal_from",), ("status",)),
+            _Step("status = 'pending_abnormal_close'", ("status",)),
+        ),
+    ),
+    (
+        ("abnormal_close_rejected",),
+        (_Step("status = abnormal_from", ("status",), ("abnormal_from",)),),
+    ),
+)
+_INLINE_END: tuple[_Step, ...] = (
+    _Step(
+        "if category is None:\n"
+        "    category_class = category_discipline = None\n"
+        "else:\n"
+        "    category_class, category_discipline = _rollup(category)",
+        ("category_class", "category_discipline"),
+        ("category",),
+    ),
+    # Only with an as-of instant (else the columns are empty and never read).
+    _Step(
+        "if status != 'closed' and status != 'voided' and status != 'merged':\n"
+        "    age = _limit - received\n"
+        "    since_follow_up = _limit - max(received, follow_up or received)\n"
+        "else:\n"
+        "    age = since_follow_up = None",
+        ("age", "since_follow_up"),
+        ("status", "received", "follow_up"),
+    ),
+)
+
+
+def inline_fold(
+    fields: Iterable[str], options: FactOptions, indent: str
+) -> tuple[list[str], dict[str, Any]] | None:
+    """Source lines folding the history ``h`` into the fold ``fields`` named, and their globals.
+
+    What :func:`fold_history` computes for those fields (and the fields they depend on), as
+    straight-line code to paste into a loop over histories: no call, no tuple of every
+    field, no statement for a field nobody reads. A history the fold refuses is handed to
+    :func:`fold_history`, which raises its error.
+
+    Returns:
+        ``None`` with a calendar or SLA policies (business times and SLA states are left to
+        :func:`fold_history`).
+    """
+    if options.calendar is not None or options.policies is not None:
+        return None
+    as_of = options.as_of is not None
+    needed = set(fields)
+    steps = [*_INLINE_START, *(s for _, body in _INLINE_EVENTS for s in body), *_INLINE_END]
+    # Close the fields over what the statements setting them read.
+    grown = True
+    while grown:
+        grown = False
+        for step in steps:
+            if needed.intersection(step.sets) and not needed.issuperset(step.reads):
+                needed.update(step.reads)
+                grown = True
+
+    def kept(body: Iterable[_Step], pad: str) -> list[str]:
+        return [
+            pad + line
+            for step in body
+            if needed.intersection(step.sets)
+            for line in step.code.split("\n")
+        ]
+
+    i1, i2 = indent + "    ", indent + "        "
+    lines = [
+        f"{indent}it = iter(h)",
+        f"{indent}first = next(it)",
+        f"{indent}p0 = first.payload",
+        f"{indent}if not isinstance(p0, _TicketReceived):",
+        f"{i1}_fold(h, _options)  # raises",
+        f"{indent}start = first.occurred_at",
+        f"{indent}zone = start.tzinfo",
+        f"{indent}epoch = _ZONE_EPOCHS.get(zone) if type(zone) is _timezone else None",
+        f"{indent}if epoch is None or epoch.tzinfo is not zone:",
+        f"{i1}epoch = _zone_epoch(zone)",
+        f"{indent}d = start - epoch",
+        f"{indent}received = d.days * 86400 + d.seconds",
+        f"{indent}if received < 0 and d.microseconds:",
+        f"{i1}received += 1",
+    ]
+    if as_of:
+        lines += [f"{indent}if received > _limit:", f"{i1}_fold(h, _options)  # raises"]
+    lines += kept(_INLINE_START, indent)
+    lines += [
+        f"{indent}for event in it:",
+        f"{i1}at = event.occurred_at",
+        f"{i1}if at.tzinfo is not zone:",
+        f"{i2}zone = at.tzinfo",
+        f"{i2}epoch = _zone_epoch(zone)",
+        f"{i1}d = at - epoch",
+        f"{i1}t = d.days * 86400 + d.seconds",
+        f"{i1}if t < 0 and d.microseconds:",
+        f"{i2}t += 1",
+    ]
+    if as_of:
+        lines += [f"{i1}if t > _limit:", f"{i2}break"]
+    lines += [f"{i1}p = event.payload", f"{i1}k = p.event_type"]
+    branch = "if"
+    for kinds, body in _INLINE_EVENTS:
+        code = kept(body, i2)
+        if code:
+            test = " or ".join(f"k == {k!r}" for k in kinds)
+            lines += [f"{i1}{branch} {test}:", *code]
+            branch = "elif"
+    end = _INLINE_END if as_of else _INLINE_END[:1]
+    lines += kept(end, indent)
+    namespace: dict[str, Any] = {
+        "_TicketReceived": e.TicketReceived,
+        "_ZONE_EPOCHS": _ZONE_EPOCHS,
+        "_timezone": timezone,
+        "_zone_epoch": _zone_epoch,
+        "_fold": fold_history,
+        "_options": options,
+        "_rollup": options.rollup or _split_rollup,
+        "_limit": None if options.as_of is None else _ts(options.as_of),
+    }
+    return lines, namespace
+
+
 def _row_builder() -> Callable[..., Row]:
     """``(*fold) -> row``: every fact column, in ``FACT_COLUMNS`` order, from the fold."""
     items = ", ".join(f"{name!r}: {FACT_EXPRESSIONS[name]}" for name in FACT_COLUMNS)

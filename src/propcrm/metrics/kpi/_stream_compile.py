@@ -30,6 +30,7 @@ caller code.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -56,6 +57,7 @@ from propcrm.metrics.kpi._facts import (
     FOLD_FIELDS,
     FactOptions,
     fold_history,
+    inline_fold,
     null_columns,
 )
 from propcrm.metrics.kpi._periods import period_key
@@ -434,20 +436,28 @@ def compile_history_adder(
     ]
     if options.as_of is not None:
         lines += ["        if h[0].occurred_at > _as_of:", "            continue"]
-    lines.append(f"        ({', '.join(FOLD_FIELDS)},) = _fold(h, _options)")
-    for column in dict.fromkeys(needed):
-        expr = "None" if column in nulls else FACT_EXPRESSIONS[column]
-        if expr in fields or expr == "None":
-            refs[column] = expr
-        else:
-            refs[column] = f"x{len(refs)}"
-            lines.append(f"        {refs[column]} = {expr}")
+    exprs = {c: "None" if c in nulls else FACT_EXPRESSIONS[c] for c in dict.fromkeys(needed)}
     namespace: dict[str, Any] = {
         "_fold": fold_history,
         "_options": options,
         "_as_of": options.as_of,
         "_VALUES": _VALUES,
     }
+    # The fold of just the fields the columns read, inline; else the whole fold, called.
+    inline = inline_fold(
+        {n for x in exprs.values() for n in _names(x) if n in fields}, options, " " * 8
+    )
+    if inline is None:
+        lines.append(f"        ({', '.join(FOLD_FIELDS)},) = _fold(h, _options)")
+    else:
+        lines += inline[0]
+        namespace.update(inline[1])
+    for column, expr in exprs.items():
+        if expr in fields or expr == "None":
+            refs[column] = expr
+        else:
+            refs[column] = f"x{len(refs)}"
+            lines.append(f"        {refs[column]} = {expr}")
     lines += _cohort_lines(
         cohorts,
         trees,
@@ -463,6 +473,11 @@ def compile_history_adder(
     )
     source = "\n".join(lines)
     return _run(lines, namespace)["_add_histories"], source
+
+
+def _names(expr: str) -> set[str]:
+    """The names an expression reads."""
+    return {n.id for n in ast.walk(ast.parse(expr, mode="eval")) if isinstance(n, ast.Name)}
 
 
 def simple_update(slots: Sequence[Slot]) -> Callable[[dict[str, Any], list[Any]], None]:
