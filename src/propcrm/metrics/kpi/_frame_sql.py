@@ -1,20 +1,28 @@
-"""DuckDB fast path: each cohort's slots as one SQL query compiled from the same definitions.
+"""DuckDB fast path: each cohort's slots as SQL compiled from the same definitions.
 
 narwhals writes a lazy DuckDB query as one CTE per step, each step carrying every column; on
 10M facts that chain (the period key alone is twelve steps) cost more than the aggregation,
 and its sums of ``BIGINT`` use 128-bit accumulators. Here the same conditions (``Cond``) and
-the same period keys become one ``SELECT … GROUP BY`` per cohort, with counts summed as
-``DOUBLE`` (exact below 2**53).
+the same period keys become one ``SELECT … GROUP BY`` per cohort: each distinct conjunct is
+computed once per row, without the ``COALESCE`` a stand-alone condition needs (it is only read
+inside ``count_if`` and ``CASE WHEN``, where null counts as false), and counts are
+``count_if`` (a plain ``BIGINT`` counter).
 
-Medians and P90s use the sort-once method of :mod:`._frame_ranked`: DuckDB returns each
-counted row's group hash and value, numpy sorts ``group * 2**40 + (value - min)`` once per
-column, and both quantiles are read off the sorted keys. Non-integer values or a hash
-collision between groups return ``None``, and the caller keeps the generic narwhals path.
+Medians and P90s: a second query returns each row's group-key hash and the ranked inputs (the
+value where the row counts, else null); the group ids come from the distinct hashes, and the
+quantile kernel of :mod:`._frame_ranked` (which finds each column's range itself) reads them.
+:func:`duckdb_cohorts` fetches those rows first and computes the quantiles on a worker thread
+while DuckDB runs the counting queries. Non-integer values, a hash collision between groups or
+values spanning ``2**40`` or more return ``None``, and the caller keeps the generic narwhals
+path.
+
+No table or view is created in the relation's connection (``relation.query`` scopes its name).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from propcrm.metrics.calendar._sources import require_module
@@ -22,7 +30,7 @@ from propcrm.metrics.kpi._conditions import All, AnyOf, Cmp, Cond, IsIn, IsNull,
 from propcrm.metrics.kpi._engine import Slot
 from propcrm.metrics.kpi._frame_ranked import grouped_quantiles
 
-__all__ = ["cond_sql", "duckdb_cohort", "period_sql"]
+__all__ = ["cond_sql", "duckdb_cohort", "duckdb_cohorts", "period_sql"]
 
 _FEATURE = "computing KPIs on a dataframe"
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
@@ -145,6 +153,180 @@ def _int64_arrays(np: Any, chunked: Any) -> tuple[Any, Any]:
     return valid, values
 
 
+#: One cohort's rows, keys and conditions as SQL, and which slots each query fills.
+_Rows = list[tuple[tuple[Any, ...], list[Any]]]
+
+
+class _CohortSql:
+    """The SQL of one cohort: a counting ``GROUP BY`` and, for medians and P90s, a fetch.
+
+    Both read the same inner ``SELECT`` (``source``): the group keys, each distinct conjunct
+    computed once per row, and the value columns.
+    """
+
+    def __init__(
+        self,
+        types: Mapping[str, str],
+        slots: Sequence[Slot],
+        column: str,
+        dims: Sequence[str],
+        period: str | None,
+        offset_seconds: int,
+        bounds: tuple[int, int] | None,
+    ) -> None:
+        self.slots = slots
+        self.ranked = [i for i, s in enumerate(slots) if s.stat in ("median", "p90")]
+        self.simple = [i for i in range(len(slots)) if i not in self.ranked]
+        keys = [f"{_ident(d)} AS _g{i}" for i, d in enumerate(dims)]
+        if period is not None:
+            keys.append(f"{period_sql(column, period, offset_seconds)} AS _period")
+        self.key_names = [f"_g{i}" for i in range(len(dims))] + (["_period"] if period else [])
+        where = f"{_ident(column)} IS NOT NULL"
+        if bounds is not None:
+            where += f" AND {_ident(column)} >= {bounds[0]} AND {_ident(column)} < {bounds[1]}"
+        # Each distinct conjunct is computed once per row (an inner column), slots combine them.
+        self.names: dict[Cond, str] = {}
+        for s in slots:
+            for part in _parts(s.cond):
+                self.names.setdefault(part, f"_c{len(self.names)}")
+        value_columns = sorted({s.column for s in slots if s.column is not None})
+        inner = ", ".join(
+            [
+                *keys,
+                *(f"{_conjunct_sql(c, types)} AS {n}" for c, n in self.names.items()),
+                *(_ident(c) for c in value_columns),
+            ]
+        )
+        self.source = f"(SELECT {inner} FROM _facts WHERE {where})"
+        grouped = ", ".join(self.key_names)
+        self.hashed = f"hash({grouped})" if self.key_names else "0"
+        # A median and a P90 of the same values share one input column.
+        self.inputs: dict[tuple[Cond, str | None], str] = {}
+        for i in self.ranked:
+            self.inputs.setdefault((slots[i].cond, slots[i].column), f"_v{len(self.inputs)}")
+        self.wanted: dict[str, list[tuple[str, float]]] = {}
+        for i in self.ranked:
+            q = 0.5 if slots[i].stat == "median" else 0.9
+            name = self.inputs[(slots[i].cond, slots[i].column)]
+            self.wanted.setdefault(name, []).append((f"_s{i}", q))
+
+    def counts_sql(self) -> str:
+        """Counts and sums per group, then the row count and the key hash (fetchall order)."""
+        aggs = [f"{_slot_sql(self.slots[i], self.names)} AS _s{i}" for i in self.simple]
+        aggs.append("count(*) AS _n")
+        grouped = ", ".join(self.key_names)
+        return (
+            f"SELECT *, {self.hashed} AS _h FROM (SELECT {', '.join([*self.key_names, *aggs])} "
+            f"FROM {self.source}" + (f" GROUP BY {grouped}" if self.key_names else "") + ")"
+        )
+
+    def fetch_sql(self) -> str:
+        """Each row's key hash and ranked inputs (null where the row does not count)."""
+        fetched = [f"{self.hashed} AS _h"]
+        fetched += [
+            f"{_value_sql(c, v or '', self.names)} AS {n}" for (c, v), n in self.inputs.items()
+        ]
+        return f"SELECT {', '.join(fetched)} FROM {self.source}"
+
+    def rows(self, fetched: list[tuple[Any, ...]]) -> tuple[_Rows, list[int]]:
+        """``(raw key values, slot values)`` per group from the counting query, and the hashes."""
+        n_keys = len(self.key_names)
+        out: _Rows = []
+        hashes: list[int] = []
+        for r in fetched:
+            if not r[-2]:
+                continue  # a whole-frame aggregate of no rows
+            values: list[Any] = [None] * len(self.slots)
+            for k, i in enumerate(self.simple):
+                x = r[n_keys + k]
+                values[i] = float(x) if self.slots[i].stat != "sum" and x is not None else x
+            out.append((tuple(r[:n_keys]), values))
+            hashes.append(r[-1])
+        return out, hashes
+
+
+def _quantiles(table: Any, cohort: _CohortSql) -> dict[int, list[Any]] | None:
+    """Each group's ranked slot values by key hash, from the fetched rows (or ``None``).
+
+    ``None`` when a column's counted values span ``2**40`` or more (the generic path then).
+    Runs on a worker thread while DuckDB counts: numpy and pyarrow release the GIL.
+    """
+    np = require_module("numpy", extra="frames", feature=_FEATURE)
+    pc = require_module("pyarrow.compute", extra="frames", feature=_FEATURE)
+    if table.num_rows == 0:
+        return {}
+    # Group ids: positions among the distinct key hashes (one hash-table pass).
+    encoded = pc.dictionary_encode(table["_h"].combine_chunks())
+    group_hashes = encoded.dictionary.to_pylist()
+    group_ids = encoded.indices.to_numpy().astype(np.int64)
+    columns = {name: _int64_arrays(np, table[name]) for name in cohort.wanted}
+    found = grouped_quantiles(np, group_ids, columns, cohort.wanted, len(group_hashes))
+    if found is None:
+        return None
+    names = [f"_s{i}" for i in cohort.ranked]
+    return {
+        h: [found[name][g] for name in names]  # every ranked slot is a wanted output
+        for g, h in enumerate(group_hashes)
+    }
+
+
+def duckdb_cohorts(
+    relation: Any,
+    cohorts: Mapping[str, Sequence[Slot]],
+    dims: Sequence[str],
+    period: str | None,
+    offset_seconds: int,
+    bounds: tuple[int, int] | None,
+) -> dict[str, _Rows | None]:
+    """Every slot of several cohorts (by cohort column) on one DuckDB relation.
+
+    Per cohort: ``(raw key values, slot values)`` per group, keys in ``dims`` order and then
+    the period key when ``period`` is given; or ``None`` to use the generic path (non-integer
+    median/P90 values, a key-hash collision, values spanning ``2**40`` or more).
+
+    The rows for medians and P90s are fetched first, and their quantiles computed on a worker
+    thread while DuckDB runs the counting queries (DuckDB and numpy release the GIL), so the
+    two cores stay busy through the single-threaded numpy steps.
+    """
+    types = dict(zip(relation.columns, (str(t) for t in relation.types), strict=True))
+    plans: dict[str, _CohortSql | None] = {}
+    for column, slots in cohorts.items():
+        ranked = [s for s in slots if s.stat in ("median", "p90")]
+        if any(types.get(s.column or "") not in _INTEGER_TYPES for s in ranked):
+            plans[column] = None  # floats: the generic path's exact engine quantiles
+        else:
+            plans[column] = _CohortSql(types, slots, column, dims, period, offset_seconds, bounds)
+    out: dict[str, _Rows | None] = {}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: dict[str, Future[dict[int, list[Any]] | None]] = {}
+        for column, plan in plans.items():
+            if plan is not None and plan.ranked:
+                table = relation.query("_facts", plan.fetch_sql()).to_arrow_table()
+                pending[column] = pool.submit(_quantiles, table, plan)
+                del table  # the worker holds the only reference: freed when it is done
+        for column, plan in plans.items():
+            if plan is None:
+                out[column] = None
+                continue
+            rows, hashes = plan.rows(relation.query("_facts", plan.counts_sql()).fetchall())
+            out[column] = rows
+            if len(set(hashes)) != len(hashes):
+                out[column] = None  # two groups share a key hash: the generic path
+                continue
+            if column in pending:
+                by_hash = pending[column].result()
+                if by_hash is None:
+                    out[column] = None
+                    continue
+                if any(h not in by_hash for h in hashes):
+                    out[column] = None  # the relation changed between the two scans
+                    continue
+                for (_, values), h in zip(rows, hashes, strict=True):
+                    for i, x in zip(plan.ranked, by_hash[h], strict=True):
+                        values[i] = x
+    return out
+
+
 def duckdb_cohort(
     relation: Any,
     slots: Sequence[Slot],
@@ -153,87 +335,10 @@ def duckdb_cohort(
     period: str | None,
     offset_seconds: int,
     bounds: tuple[int, int] | None,
-) -> list[tuple[tuple[Any, ...], list[Any]]] | None:
+) -> _Rows | None:
     """Every slot of one cohort on a DuckDB relation, or ``None`` to use the generic path.
 
     Returns ``(raw key values, slot values)`` per group, keys in ``dims`` order and then the
-    period key when ``period`` is given.
+    period key when ``period`` is given. See :func:`duckdb_cohorts` for several at once.
     """
-    types = dict(zip(relation.columns, (str(t) for t in relation.types), strict=True))
-    ranked = [i for i, s in enumerate(slots) if s.stat in ("median", "p90")]
-    if any(types.get(slots[i].column or "") not in _INTEGER_TYPES for i in ranked):
-        return None
-    keys = [f"{_ident(d)} AS _g{i}" for i, d in enumerate(dims)]
-    if period is not None:
-        keys.append(f"{period_sql(column, period, offset_seconds)} AS _period")
-    key_names = [f"_g{i}" for i in range(len(dims))] + (["_period"] if period else [])
-    where = f"{_ident(column)} IS NOT NULL"
-    if bounds is not None:
-        where += f" AND {_ident(column)} >= {bounds[0]} AND {_ident(column)} < {bounds[1]}"
-    simple = [i for i in range(len(slots)) if i not in ranked]
-    # Each distinct conjunct is computed once per row (an inner column), slots combine them.
-    names: dict[Cond, str] = {}
-    for s in slots:
-        for part in _parts(s.cond):
-            names.setdefault(part, f"_c{len(names)}")
-    value_columns = sorted({s.column for s in slots if s.column is not None})
-    inner = ", ".join(
-        [
-            *keys,
-            *(f"{_conjunct_sql(c, types)} AS {n}" for c, n in names.items()),
-            *(_ident(c) for c in value_columns),
-        ]
-    )
-    source = f"(SELECT {inner} FROM _facts WHERE {where})"
-    grouped = ", ".join(key_names)
-    hashed = f"hash({grouped})" if key_names else "0"
-    # Counts as count_if (a BIGINT counter, no cast per row); the quantiles' value range
-    # comes from the fetched values, not from min/max aggregates here.
-    aggs = [f"{_slot_sql(slots[i], names)} AS _s{i}" for i in simple]
-    aggs.append("count(*) AS _n")
-    sql = (
-        f"SELECT *, {hashed} AS _h FROM (SELECT {', '.join([*key_names, *aggs])} "
-        f"FROM {source}" + (f" GROUP BY {grouped}" if key_names else "") + ")"
-    )
-    rows = relation.query("_facts", sql).fetchall()
-    # fetchall keeps the SELECT order: keys, simple slots, n, hash.
-    n_keys = len(key_names)
-    rows = [r for r in rows if r[-2]]  # a whole-frame aggregate of no rows
-    out: list[tuple[tuple[Any, ...], list[Any]]] = []
-    for r in rows:
-        values: list[Any] = [None] * len(slots)
-        for k, i in enumerate(simple):
-            x = r[n_keys + k]
-            values[i] = float(x) if slots[i].stat != "sum" and x is not None else x
-        out.append((tuple(r[:n_keys]), values))
-    if not ranked or not rows:
-        return out
-    hashes = [r[-1] for r in rows]
-    if len(set(hashes)) != len(hashes):
-        return None
-    # A median and a P90 of the same values share one input column.
-    inputs: dict[tuple[Cond, str | None], str] = {}
-    for i in ranked:
-        inputs.setdefault((slots[i].cond, slots[i].column), f"_v{len(inputs)}")
-    fetched = [f"{hashed} AS _h"]
-    fetched += [f"{_value_sql(c, v or '', names)} AS {n}" for (c, v), n in inputs.items()]
-    np = require_module("numpy", extra="frames", feature=_FEATURE)
-    pa = require_module("pyarrow", extra="frames", feature=_FEATURE)
-    pc = require_module("pyarrow.compute", extra="frames", feature=_FEATURE)
-    table = relation.query("_facts", f"SELECT {', '.join(fetched)} FROM {source}").to_arrow_table()
-    # Each row's group: the position of its key hash among the groups' (a hash lookup).
-    positions = pc.index_in(table["_h"], value_set=pa.array(hashes, type=pa.uint64()))
-    group_ids = positions.to_numpy().astype(np.int64)
-    columns = {name: _int64_arrays(np, table[name]) for name in inputs.values()}
-    wanted: dict[str, list[tuple[str, float]]] = {}
-    for i in ranked:
-        q = 0.5 if slots[i].stat == "median" else 0.9
-        wanted.setdefault(inputs[(slots[i].cond, slots[i].column)], []).append((f"_s{i}", q))
-    found = grouped_quantiles(np, group_ids, columns, wanted, len(out))
-    if found is None:
-        return None  # values spanning 2**40 or more: the generic path
-    for name, column_values in found.items():
-        i = int(name[2:])
-        for g, x in enumerate(column_values):
-            out[g][1][i] = x
-    return out
+    return duckdb_cohorts(relation, {column: slots}, dims, period, offset_seconds, bounds)[column]
