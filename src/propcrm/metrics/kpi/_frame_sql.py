@@ -239,7 +239,9 @@ class _CohortSql:
             values: list[Any] = [None] * len(self.slots)
             for k, i in enumerate(self.simple):
                 x = r[n_keys + k]
-                values[i] = float(x) if self.slots[i].stat != "sum" and x is not None else x
+                if self.slots[i].stat != "sum":
+                    x = float(x or 0)  # count_if of only nulls (no row counts) is null
+                values[i] = x
             out.append((tuple(r[:n_keys]), values))
             hashes.append(r[-1])
         return out, hashes
