@@ -748,6 +748,9 @@ def inline_fold(
     field, no statement for a field nobody reads. A history the fold refuses is handed to
     :func:`fold_history`, which raises its error.
 
+    ``age`` and ``since_follow_up`` are only folded with an as-of instant (without one they
+    are empty: :func:`null_columns`); the code expects the history non-empty.
+
     Returns:
         ``None`` with a calendar or SLA policies (business times and SLA states are left to
         :func:`fold_history`).

@@ -12,12 +12,14 @@ source's cohorts compile into one Python function. The row adder (:func:`compile
   a row that fails "not voided" skips every slot behind it at once.
 
 The history adder (:func:`compile_history_adder`, ``_add_histories(histories)``) does the same
-straight from ticket histories: it folds each one
-(:func:`~propcrm.metrics.kpi._facts.fold_history`) and evaluates only the fact columns the
-cohorts read, from the expressions :func:`~propcrm.metrics.kpi.ticket_facts` uses for its rows
+straight from ticket histories: it folds each one inline, only the fold fields the cohorts'
+columns need (:func:`~propcrm.metrics.kpi._facts.inline_fold`, the statements of
+:func:`~propcrm.metrics.kpi._facts.fold_history`; with a calendar or SLA policies it calls
+``fold_history``), and evaluates only the fact columns the cohorts read, from the expressions
+:func:`~propcrm.metrics.kpi.ticket_facts` uses for its rows
 (:data:`~propcrm.metrics.kpi._facts.FACT_EXPRESSIONS`); no row dict is built. Columns the fact
 options leave empty in every row are the constant ``None``, and the slots needing a value there
-drop out of the code.
+drop out of the code; columns never empty (``FILLED_COLUMNS``) skip their null tests.
 
 A conjunct implied by an enclosing one is dropped (``x == 'a'`` already means ``x is not None``:
 comparisons are false on nulls). :func:`simple_update` is the plain, one ``if`` per slot
@@ -406,8 +408,9 @@ def compile_history_adder(
 ) -> tuple[Callable[[Iterable[Sequence[Event]]], None], str] | None:
     """The ticket-history adder of the ticket cohorts, and its source text.
 
-    The generated ``_add_histories(histories)`` folds each history
-    (:func:`~propcrm.metrics.kpi._facts.fold_history`) and evaluates only the fact columns
+    The generated ``_add_histories(histories)`` folds each history (inline, the fields
+    needed: :func:`~propcrm.metrics.kpi._facts.inline_fold`; else by calling
+    :func:`~propcrm.metrics.kpi._facts.fold_history`) and evaluates only the fact columns
     the cohorts read (:data:`~propcrm.metrics.kpi._facts.FACT_EXPRESSIONS`), without building
     a row. Columns that ``options`` leave empty in every row (no calendar: no business times;
     no SLA policies: no SLA states; no as-of instant: no ages) are the constant ``None``, so
