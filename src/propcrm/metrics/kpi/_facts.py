@@ -6,11 +6,14 @@ definitions read, so the dataframe engine never needs the events.
 
 from __future__ import annotations
 
+import ast
+import linecache
+import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
-from itertools import takewhile
-from typing import Any, Final
+from functools import cache, lru_cache
+from itertools import groupby, takewhile
+from typing import Any, Final, NoReturn
 
 import attrs
 
@@ -162,10 +165,6 @@ class FactOptions:
     rollup: Callable[[str], tuple[str | None, str | None]] | None = None
 
 
-#: The payloads of a dispatch (a tuple: ``A | B`` would build a union object per event).
-_HANDOFFS: Final = (e.TicketDispatched, e.TicketReassigned)
-
-
 @lru_cache(maxsize=4096)
 def _split_rollup(code: str) -> tuple[str | None, str | None]:
     parts = code.split(".")
@@ -201,8 +200,6 @@ _VALUES: dict[object, str] = {
     member: member.value for enum in (TicketKind, Channel, Priority, Severity) for member in enum
 }
 _DEFAULT_OPTIONS = FactOptions()
-#: The business-time columns without a calendar.
-_NO_BUSINESS: tuple[None, None, None] = (None, None, None)
 #: Later than any event: the as-of limit when there is none, so the fold tests one integer.
 _NEVER = 1 << 62
 
@@ -341,262 +338,52 @@ def null_columns(options: FactOptions) -> frozenset[str]:
     return frozenset(out)
 
 
-def fold_history(history: Sequence[Event], options: FactOptions) -> tuple[Any, ...]:
-    """Fold one ticket's events into the values named by :data:`FOLD_FIELDS`.
-
-    Raises:
-        ValidationError: The history is empty or does not start with ``ticket_received``.
-    """
-    opts = options
-    as_of = opts.as_of
-    limit = None if as_of is None else _ts(as_of)
-    stop = _NEVER if limit is None else limit
-    it = iter(history)
-    first = next(it, None)
-    if first is None or not isinstance(first.payload, e.TicketReceived):
-        raise ValidationError.single(
-            "$[0]", "a history starts with ticket_received", subject="ticket history"
-        )
-    p0 = first.payload
-    start = first.occurred_at
-    # Two datetimes with the same tzinfo object subtract without calling utcoffset(): with a
-    # fixed offset (datetime.timezone) the epoch is expressed in the events' own zone.
-    zone = start.tzinfo
-    # The cached epoch of a fixed-offset zone, looked up without a call (see _zone_epoch).
-    epoch = _ZONE_EPOCHS.get(zone) if type(zone) is timezone else None
-    if epoch is None or epoch.tzinfo is not zone:
-        epoch = _zone_epoch(zone)
-    d = start - epoch
-    received = d.days * 86400 + d.seconds
-    if received < 0 and d.microseconds:
-        received += 1
-    if limit is not None and received > limit:
-        raise ValidationError.single(
-            "$[0].occurred_at",
-            f"ticket {first.ticket_id!r} was received after the as-of instant",
-            subject="ticket history",
-            hint="use iter_facts(), which skips tickets that did not exist yet",
-        )
-    kind_ = p0.kind
-    priority = p0.priority
-    severity = p0.severity
-    category = p0.category_code
-    party = p0.responsible_party
-    assignee = None
-    status = "received"
-    paused_from = abnormal_from = "received"
-    first_response = dispatched = accepted = arrived = None
-    first_completed = completed = closed = None
-    first_revisit = revisited = follow_up = None
-    rework_gap = None
-    reopens = revisits = rank = 0
-    abnormal = invalid = False
-    satisfied: bool | None = None
-    stopped_at: Event | None = None
-    for event in it:
-        at = event.occurred_at
-        if at.tzinfo is not zone:
-            zone = at.tzinfo
-            epoch = _zone_epoch(zone)
-        d = at - epoch
-        t = d.days * 86400 + d.seconds
-        if t < 0 and d.microseconds:
-            t += 1
-        if t > stop:
-            stopped_at = event
-            break
-        p = event.payload
-        kind = p.event_type
-        # Most frequent first: the chain is walked once per event.
-        if kind == "ticket_dispatched" or kind == "ticket_reassigned":
-            assert isinstance(p, _HANDOFFS)
-            status = "dispatched"
-            if p.party is not None:
-                party = p.party
-            assignee = p.assignee
-            if dispatched is None:
-                dispatched = t
-        elif kind == "ticket_completed":
-            status = "completed"
-            completed = t
-            if first_completed is None:
-                first_completed = t
-        elif kind == "ticket_closed":
-            assert isinstance(p, e.TicketClosed)
-            status = "closed"
-            closed = t
-            abnormal = p.abnormal
-        elif kind == "ticket_accepted":
-            status = "accepted"
-            if accepted is None:
-                accepted = t
-        elif kind == "work_started":
-            status = "in_progress"
-        elif kind == "revisit_recorded":
-            assert isinstance(p, e.RevisitRecorded)
-            if status == "completed":
-                status = "revisited"
-            revisits += 1
-            revisited = t
-            if first_revisit is None:
-                first_revisit = t
-            satisfied = p.satisfaction.is_satisfied
-        elif kind == "customer_responded":
-            if first_response is None:
-                first_response = t
-        elif kind == "work_log_added" or kind == "follow_up_recorded":
-            follow_up = t
-        elif kind == "handler_arrived":
-            status = "arrived"
-            if arrived is None:
-                arrived = t
-        elif kind == "ticket_bounced_back":
-            status = "received"
-            assignee = None
-        elif kind == "ticket_paused":
-            paused_from, status = status, "paused"
-        elif kind == "ticket_resumed":
-            status = paused_from
-        elif kind == "ticket_reopened":
-            status = "reopened"
-            reopens += 1
-            if first_completed is not None and rework_gap is None:
-                rework_gap = t - first_completed
-            completed = closed = None
-            abnormal = False
-        elif kind == "ticket_classified":
-            assert isinstance(p, e.TicketClassified)
-            if p.category_code is not None:
-                category = p.category_code
-            if p.kind is not None:
-                kind_ = p.kind
-            if p.priority is not None:
-                priority = p.priority
-            if p.severity is not None:
-                severity = p.severity
-            if p.responsible_party is not None:
-                party = p.responsible_party
-        elif kind == "ticket_escalated":
-            assert isinstance(p, e.TicketEscalated)
-            rank = max(rank, p.level.rank)
-        elif kind == "ticket_merged":
-            status = "merged"
-        elif kind == "ticket_voided":
-            status = "voided"
-        elif kind == "complaint_marked_invalid":
-            invalid = True
-        elif kind == "abnormal_close_requested":
-            abnormal_from, status = status, "pending_abnormal_close"
-        elif kind == "abnormal_close_rejected":
-            status = abnormal_from
-    if category is None:
-        category_class = category_discipline = None
-    else:
-        category_class, category_discipline = (opts.rollup or _split_rollup)(category)
-    is_open = status != "closed" and status != "voided" and status != "merged"
-    if limit is not None and is_open:
-        age: int | None = limit - received
-        since_follow_up: int | None = limit - max(received, follow_up or received)
-    else:
-        age = since_follow_up = None
-    cal = opts.calendar
-    business: Sequence[int | None] = _NO_BUSINESS
-    if cal is not None:
-        business = [None, None, None]
-        handoff_at = dispatched if dispatched is not None else accepted
-        for i, end in enumerate((first_response, handoff_at, completed)):
-            if end is not None:
-                end_dt = start + timedelta(seconds=end - received)
-                business[i] = int(cal.elapsed(start, end_dt).total_seconds())
-    sla: dict[str, str | None] | None = None
-    if opts.policies is not None:
-        # The SLA engine reads the events the fold used: the history up to the as-of instant.
-        used = list(takewhile(lambda event: event is not stopped_at, history))
-        at = as_of if as_of is not None else used[-1].occurred_at
-        report = evaluate(used, opts.policies, at, calendars=opts.calendars)
-        sla = dict.fromkeys(_SLA_COLUMNS)
-        for state in report.targets:
-            key = f"sla_{state.target.value}"
-            if sla[key] is None:
-                sla[key] = state.status.value
-    return (
-        first.ticket_id,
-        kind_,
-        p0.channel,
-        priority,
-        severity,
-        category,
-        category_class,
-        category_discipline,
-        p0.scope,
-        p0.location,
-        party,
-        assignee,
-        status,
-        invalid,
-        received,
-        first_response,
-        dispatched,
-        accepted,
-        arrived,
-        first_completed,
-        completed,
-        closed,
-        first_revisit,
-        revisited,
-        follow_up,
-        rework_gap,
-        reopens,
-        abnormal,
-        rank,
-        revisits,
-        satisfied,
-        age,
-        since_follow_up,
-        business[0],
-        business[1],
-        business[2],
-        sla,
-    )
-
-
 @attrs.frozen
 class _Step:
-    """One statement of the inline fold: its source, the fold fields it sets and reads."""
+    """One statement of the fold, and the fact option it needs.
+
+    Attributes:
+        code: The statement's source. It reads the fold fields and ``t`` (the event's
+            epoch second), ``p`` (its payload), ``p0`` (the ``ticket_received`` payload),
+            ``first``, ``start`` and ``received``, and the option values ``_limit``,
+            ``_as_of``, ``_rollup``, ``_calendar``, ``_policies`` and ``_calendars``.
+        needs: ``"as_of"``, ``"calendar"`` or ``"policies"``: without that option the
+            fields the statement sets are empty (``None``) instead.
+    """
 
     code: str
-    sets: tuple[str, ...]
-    reads: tuple[str, ...] = ()
+    needs: str | None = None
 
 
 def _set_if_none(field: str) -> _Step:
-    return _Step(f"if {field} is None:\n    {field} = t", (field,), (field,))
+    return _Step(f"if {field} is None:\n    {field} = t")
 
 
 def _take(field: str, attr: str) -> _Step:
-    return _Step(f"if p.{attr} is not None:\n    {field} = p.{attr}", (field,))
+    return _Step(f"if p.{attr} is not None:\n    {field} = p.{attr}")
 
 
-#: :func:`fold_history` as statements per fold field, for the streaming engine to inline the
-#: fold of the fields its KPIs read (:func:`inline_fold`): what the fold sets before the
-#: events, per event type, and after. Kept in step with :func:`fold_history` by hand; the
-#: tests compare the two on random histories (``tests/metrics/kpi/test_stream_histories.py``).
-_INLINE_START: tuple[_Step, ...] = (
-    _Step("ticket_id = first.ticket_id", ("ticket_id",)),
-    _Step("kind = p0.kind", ("kind",)),
-    _Step("channel = p0.channel", ("channel",)),
-    _Step("priority = p0.priority", ("priority",)),
-    _Step("severity = p0.severity", ("severity",)),
-    _Step("category = p0.category_code", ("category",)),
-    _Step("scope = p0.scope", ("scope",)),
-    _Step("location = p0.location", ("location",)),
-    _Step("party = p0.responsible_party", ("party",)),
-    _Step("assignee = None", ("assignee",)),
-    _Step("status = 'received'", ("status",)),
-    _Step("paused_from = 'received'", ("paused_from",)),
-    _Step("abnormal_from = 'received'", ("abnormal_from",)),
+# The fold, once: what it sets before the events, per event type (most frequent first: the
+# chain is walked once per event), and after. :func:`fold_history` is compiled from these
+# statements (all of them, options read at run time) and the streaming engine pastes the ones
+# its KPIs need into its history adder (:func:`inline_fold`, options decided).
+_FOLD_START: tuple[_Step, ...] = (
+    _Step("ticket_id = first.ticket_id"),
+    _Step("kind = p0.kind"),
+    _Step("channel = p0.channel"),
+    _Step("priority = p0.priority"),
+    _Step("severity = p0.severity"),
+    _Step("category = p0.category_code"),
+    _Step("scope = p0.scope"),
+    _Step("location = p0.location"),
+    _Step("party = p0.responsible_party"),
+    _Step("assignee = None"),
+    _Step("status = 'received'"),
+    # The status a resume or a refused abnormal close returns to.
+    _Step("paused_from = 'received'"),
+    _Step("abnormal_from = 'received'"),
     *(
-        _Step(f"{f} = None", (f,))
+        _Step(f"{f} = None")
         for f in (
             "first_response",
             "dispatched",
@@ -612,82 +399,57 @@ _INLINE_START: tuple[_Step, ...] = (
             "satisfied",
         )
     ),
-    *(_Step(f"{f} = 0", (f,)) for f in ("reopens", "revisits", "rank")),
-    *(_Step(f"{f} = False", (f,)) for f in ("abnormal", "invalid")),
+    *(_Step(f"{f} = 0") for f in ("reopens", "revisits", "rank")),
+    *(_Step(f"{f} = False") for f in ("abnormal", "invalid")),
 )
-_INLINE_EVENTS: tuple[tuple[tuple[str, ...], tuple[_Step, ...]], ...] = (
+_FOLD_EVENTS: tuple[tuple[tuple[str, ...], tuple[_Step, ...]], ...] = (
     (
         ("ticket_dispatched", "ticket_reassigned"),
         (
-            _Step("status = 'dispatched'", ("status",)),
+            _Step("status = 'dispatched'"),
             _take("party", "party"),
-            _Step("assignee = p.assignee", ("assignee",)),
+            _Step("assignee = p.assignee"),
             _set_if_none("dispatched"),
         ),
     ),
     (
         ("ticket_completed",),
-        (
-            _Step("status = 'completed'", ("status",)),
-            _Step("completed = t", ("completed",)),
-            _set_if_none("first_completed"),
-        ),
+        (_Step("status = 'completed'"), _Step("completed = t"), _set_if_none("first_completed")),
     ),
     (
         ("ticket_closed",),
-        (
-            _Step("status = 'closed'", ("status",)),
-            _Step("closed = t", ("closed",)),
-            _Step("abnormal = p.abnormal", ("abnormal",)),
-        ),
+        (_Step("status = 'closed'"), _Step("closed = t"), _Step("abnormal = p.abnormal")),
     ),
-    (
-        ("ticket_accepted",),
-        (_Step("status = 'accepted'", ("status",)), _set_if_none("accepted")),
-    ),
-    (("work_started",), (_Step("status = 'in_progress'", ("status",)),)),
+    (("ticket_accepted",), (_Step("status = 'accepted'"), _set_if_none("accepted"))),
+    (("work_started",), (_Step("status = 'in_progress'"),)),
     (
         ("revisit_recorded",),
         (
-            _Step("if status == 'completed':\n    status = 'revisited'", ("status",), ("status",)),
-            _Step("revisits += 1", ("revisits",), ("revisits",)),
-            _Step("revisited = t", ("revisited",)),
+            _Step("if status == 'completed':\n    status = 'revisited'"),
+            _Step("revisits += 1"),
+            _Step("revisited = t"),
             _set_if_none("first_revisit"),
-            _Step("satisfied = p.satisfaction.is_satisfied", ("satisfied",)),
+            _Step("satisfied = p.satisfaction.is_satisfied"),
         ),
     ),
     (("customer_responded",), (_set_if_none("first_response"),)),
-    (("work_log_added", "follow_up_recorded"), (_Step("follow_up = t", ("follow_up",)),)),
-    (
-        ("handler_arrived",),
-        (_Step("status = 'arrived'", ("status",)), _set_if_none("arrived")),
-    ),
-    (
-        ("ticket_bounced_back",),
-        (_Step("status = 'received'", ("status",)), _Step("assignee = None", ("assignee",))),
-    ),
-    (
-        ("ticket_paused",),
-        (
-            _Step("paused_from = status", ("paused_from",), ("status",)),
-            _Step("status = 'paused'", ("status",)),
-        ),
-    ),
-    (("ticket_resumed",), (_Step("status = paused_from", ("status",), ("paused_from",)),)),
+    (("work_log_added", "follow_up_recorded"), (_Step("follow_up = t"),)),
+    (("handler_arrived",), (_Step("status = 'arrived'"), _set_if_none("arrived"))),
+    (("ticket_bounced_back",), (_Step("status = 'received'"), _Step("assignee = None"))),
+    (("ticket_paused",), (_Step("paused_from = status"), _Step("status = 'paused'"))),
+    (("ticket_resumed",), (_Step("status = paused_from"),)),
     (
         ("ticket_reopened",),
         (
-            _Step("status = 'reopened'", ("status",)),
-            _Step("reopens += 1", ("reopens",), ("reopens",)),
+            _Step("status = 'reopened'"),
+            _Step("reopens += 1"),
             _Step(
                 "if first_completed is not None and rework_gap is None:\n"
-                "    rework_gap = t - first_completed",
-                ("rework_gap",),
-                ("first_completed", "rework_gap"),
+                "    rework_gap = t - first_completed"
             ),
-            _Step("completed = None", ("completed",)),
-            _Step("closed = None", ("closed",)),
-            _Step("abnormal = False", ("abnormal",)),
+            _Step("completed = None"),
+            _Step("closed = None"),
+            _Step("abnormal = False"),
         ),
     ),
     (
@@ -700,103 +462,210 @@ _INLINE_EVENTS: tuple[tuple[tuple[str, ...], tuple[_Step, ...]], ...] = (
             _take("party", "responsible_party"),
         ),
     ),
-    (("ticket_escalated",), (_Step("rank = max(rank, p.level.rank)", ("rank",), ("rank",)),)),
-    (("ticket_merged",), (_Step("status = 'merged'", ("status",)),)),
-    (("ticket_voided",), (_Step("status = 'voided'", ("status",)),)),
-    (("complaint_marked_invalid",), (_Step("invalid = True", ("invalid",)),)),
+    (("ticket_escalated",), (_Step("rank = max(rank, p.level.rank)"),)),
+    (("ticket_merged",), (_Step("status = 'merged'"),)),
+    (("ticket_voided",), (_Step("status = 'voided'"),)),
+    (("complaint_marked_invalid",), (_Step("invalid = True"),)),
     (
         ("abnormal_close_requested",),
-        (
-            _Step("abnormal_from = status", ("abnormal_from",), ("status",)),
-            _Step("status = 'pending_abnormal_close'", ("status",)),
-        ),
+        (_Step("abnormal_from = status"), _Step("status = 'pending_abnormal_close'")),
     ),
-    (
-        ("abnormal_close_rejected",),
-        (_Step("status = abnormal_from", ("status",), ("abnormal_from",)),),
-    ),
+    (("abnormal_close_rejected",), (_Step("status = abnormal_from"),)),
 )
-_INLINE_END: tuple[_Step, ...] = (
+_FOLD_END: tuple[_Step, ...] = (
     _Step(
         "if category is None:\n"
         "    category_class = category_discipline = None\n"
         "else:\n"
-        "    category_class, category_discipline = _rollup(category)",
-        ("category_class", "category_discipline"),
-        ("category",),
+        "    category_class, category_discipline = _rollup(category)"
     ),
-    # Only with an as-of instant (else the columns are empty and never read).
     _Step(
         "if status != 'closed' and status != 'voided' and status != 'merged':\n"
         "    age = _limit - received\n"
         "    since_follow_up = _limit - max(received, follow_up or received)\n"
         "else:\n"
         "    age = since_follow_up = None",
-        ("age", "since_follow_up"),
-        ("status", "received", "follow_up"),
+        "as_of",
     ),
+    _Step("first_response_bs = _business(_calendar, start, received, first_response)", "calendar"),
+    _Step(
+        "handoff_bs = _business(\n"
+        "    _calendar, start, received, accepted if dispatched is None else dispatched\n"
+        ")",
+        "calendar",
+    ),
+    _Step("resolution_bs = _business(_calendar, start, received, completed)", "calendar"),
+    _Step("sla = _sla_states(history, stopped_at, _as_of, _policies, _calendars)", "policies"),
 )
+#: The fields the fold keeps besides :data:`FOLD_FIELDS`.
+_FOLD_STATE: Final = frozenset({*FOLD_FIELDS, "paused_from", "abnormal_from"})
+#: The option values a statement may read, and how the fold reading its options at run time
+#: binds them (``_limit`` and ``_as_of`` are always bound first).
+_OPTION_NAMES: Final = {
+    "_rollup": "options.rollup or _split_rollup",
+    "_calendar": "options.calendar",
+    "_policies": "options.policies",
+    "_calendars": "options.calendars",
+}
+#: The option value each kind of :attr:`_Step.needs` tests.
+_NEEDS: Final = {"as_of": "_limit", "calendar": "_calendar", "policies": "_policies"}
 
 
-def inline_fold(
-    fields: Iterable[str], options: FactOptions, indent: str
-) -> tuple[list[str], dict[str, Any]] | None:
-    """Source lines folding the history ``h`` into the fold ``fields`` named, and their globals.
+@cache
+def _effects(code: str) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
+    """The fold fields a statement sets and reads, and the option values it reads."""
+    sets: set[str] = set()
+    reads: set[str] = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            reads.add(node.target.id)
+        if isinstance(node, ast.Name):
+            (sets if isinstance(node.ctx, ast.Store) else reads).add(node.id)
+    options = tuple(n for n in _OPTION_NAMES if n in reads)
+    return frozenset(sets & _FOLD_STATE), frozenset(reads & _FOLD_STATE), options
 
-    What :func:`fold_history` computes for those fields (and the fields they depend on), as
-    straight-line code to paste into a loop over histories: no call, no tuple of every
-    field, no statement for a field nobody reads. A history the fold refuses is handed to
-    :func:`fold_history`, which raises its error.
 
-    ``age`` and ``since_follow_up`` are only folded with an as-of instant (without one they
-    are empty: :func:`null_columns`); the code expects the history non-empty.
-
-    Returns:
-        ``None`` with a calendar or SLA policies (business times and SLA states are left to
-        :func:`fold_history`).
-    """
-    if options.calendar is not None or options.policies is not None:
+def _business(
+    calendar: BusinessCalendar, start: datetime, received: int, end: int | None
+) -> int | None:
+    """Business seconds from ``start`` (epoch second ``received``) to epoch second ``end``."""
+    if end is None:
         return None
-    as_of = options.as_of is not None
+    return int(calendar.elapsed(start, start + timedelta(seconds=end - received)).total_seconds())
+
+
+def _sla_states(
+    history: Sequence[Event],
+    stopped_at: Event | None,
+    as_of: datetime | None,
+    policies: PolicySet,
+    calendars: Mapping[str, BusinessCalendar] | None,
+) -> dict[str, str | None]:
+    """The ``sla_*`` columns: each target's first state, at ``as_of`` or the last event used."""
+    # The SLA engine reads the events the fold used: the history up to the as-of instant.
+    used = list(takewhile(lambda event: event is not stopped_at, history))
+    at = as_of if as_of is not None else used[-1].occurred_at
+    report = evaluate(used, policies, at, calendars=calendars)
+    sla: dict[str, str | None] = dict.fromkeys(_SLA_COLUMNS)
+    for state in report.targets:
+        key = f"sla_{state.target.value}"
+        if sla[key] is None:
+            sla[key] = state.status.value
+    return sla
+
+
+def _not_a_history() -> NoReturn:
+    raise ValidationError.single(
+        "$[0]", "a history starts with ticket_received", subject="ticket history"
+    )
+
+
+def _received_late(first: Event) -> NoReturn:
+    raise ValidationError.single(
+        "$[0].occurred_at",
+        f"ticket {first.ticket_id!r} was received after the as-of instant",
+        subject="ticket history",
+        hint="use iter_facts(), which skips tickets that did not exist yet",
+    )
+
+
+def _fold_lines(fields: Iterable[str], options: FactOptions | None, indent: str) -> list[str]:
+    """The fold of ``history`` into the fold ``fields`` (and what they depend on), as lines.
+
+    With ``options`` the options are decided here: the statements an absent option needs
+    become ``field = None``, and the option values (``_limit``, ``_as_of``, ``_rollup``,
+    ``_calendar``, ``_policies``, ``_calendars``) are globals of the code. With ``None`` the
+    code reads them from the local ``options`` and tests each at run time.
+    """
+    decided = options is not None
+    present = {
+        "as_of": options is None or options.as_of is not None,
+        "calendar": options is None or options.calendar is not None,
+        "policies": options is None or options.policies is not None,
+    }
+    sections = [_FOLD_START, *(body for _, body in _FOLD_EVENTS), _FOLD_END]
     needed = set(fields)
-    steps = [*_INLINE_START, *(s for _, body in _INLINE_EVENTS for s in body), *_INLINE_END]
     # Close the fields over what the statements setting them read.
     grown = True
     while grown:
         grown = False
-        for step in steps:
-            if needed.intersection(step.sets) and not needed.issuperset(step.reads):
-                needed.update(step.reads)
+        for step in (s for body in sections for s in body):
+            sets, reads, _ = _effects(step.code)
+            if step.needs is not None and not present[step.needs]:
+                continue
+            if needed & sets and not needed >= reads:
+                needed |= reads
                 grown = True
+    bound = {"_limit", "_as_of"}
 
     def kept(body: Iterable[_Step], pad: str) -> list[str]:
-        return [
-            pad + line
-            for step in body
-            if needed.intersection(step.sets)
-            for line in step.code.split("\n")
-        ]
+        out: list[str] = []
+        for needs, group in groupby(
+            (s for s in body if needed & _effects(s.code)[0]), key=lambda s: s.needs
+        ):
+            steps = list(group)
+            if needs is not None and not present[needs]:
+                out += [f"{pad}{f} = None" for s in steps for f in sorted(_effects(s.code)[0])]
+                continue
+            # Names bound at the top level stay bound; inside an event's branch they do not.
+            inner, known = pad, (bound if pad == indent else set(bound))
+            if needs is not None and not decided:
+                name = _NEEDS[needs]
+                if name not in bound:
+                    out.append(f"{pad}{name} = {_OPTION_NAMES[name]}")
+                    bound.add(name)
+                out.append(f"{pad}if {name} is not None:")
+                inner, known = pad + "    ", set(bound)  # names bound inside stay inside
+            for step in steps:
+                for name in _effects(step.code)[2]:
+                    if not decided and name not in known:
+                        out.append(f"{inner}{name} = {_OPTION_NAMES[name]}")
+                        known.add(name)
+                out += [inner + line for line in step.code.split("\n")]
+            if inner != pad:
+                out.append(f"{pad}else:")
+                nulls = sorted(f for s in steps for f in _effects(s.code)[0])
+                out.append(f"{inner}{' = '.join(nulls)} = None")
+        return out
 
+    as_of = present["as_of"]
+    # The SLA engine reads the events the fold used: it needs the event the fold stopped at.
+    track_stop = "sla" in needed and present["policies"]
     i1, i2 = indent + "    ", indent + "        "
-    lines = [
-        f"{indent}it = iter(h)",
-        f"{indent}first = next(it)",
-        f"{indent}p0 = first.payload",
-        f"{indent}if not isinstance(p0, _TicketReceived):",
-        f"{i1}_fold(h, _options)  # raises",
+    lines = []
+    if not decided:
+        lines += [
+            f"{indent}_as_of = options.as_of",
+            f"{indent}_limit = None if _as_of is None else _ts(_as_of)",
+            f"{indent}stop = _NEVER if _limit is None else _limit",
+        ]
+    lines += [
+        f"{indent}it = iter(history)",
+        f"{indent}first = next(it, None)",
+        f"{indent}if first is None or not isinstance(p0 := first.payload, _TicketReceived):",
+        f"{i1}_not_a_history()",
         f"{indent}start = first.occurred_at",
+        f"{indent}# Datetimes with the same tzinfo object subtract without calling utcoffset():",
+        f"{indent}# with a fixed offset the epoch is expressed in the events' zone (_zone_epoch).",
         f"{indent}zone = start.tzinfo",
         f"{indent}epoch = _ZONE_EPOCHS.get(zone) if type(zone) is _timezone else None",
         f"{indent}if epoch is None or epoch.tzinfo is not zone:",
         f"{i1}epoch = _zone_epoch(zone)",
         f"{indent}d = start - epoch",
+        f"{indent}# Whole seconds towards zero, as int(start.timestamp()).",
         f"{indent}received = d.days * 86400 + d.seconds",
         f"{indent}if received < 0 and d.microseconds:",
         f"{i1}received += 1",
     ]
+    if not decided:
+        lines += [f"{indent}if _limit is not None and received > _limit:"]
+    elif as_of:
+        lines += [f"{indent}if received > _limit:"]
     if as_of:
-        lines += [f"{indent}if received > _limit:", f"{i1}_fold(h, _options)  # raises"]
-    lines += kept(_INLINE_START, indent)
+        lines += [f"{i1}_received_late(first)"]
+    lines += kept(_FOLD_START, indent)
+    if track_stop:
+        lines.append(f"{indent}stopped_at = None")
     lines += [
         f"{indent}for event in it:",
         f"{i1}at = event.occurred_at",
@@ -809,28 +678,107 @@ def inline_fold(
         f"{i2}t += 1",
     ]
     if as_of:
-        lines += [f"{i1}if t > _limit:", f"{i2}break"]
-    lines += [f"{i1}p = event.payload", f"{i1}k = p.event_type"]
+        lines.append(f"{i1}if t > {'_limit' if decided else 'stop'}:")
+        if track_stop:
+            lines.append(f"{i2}stopped_at = event")
+        lines.append(f"{i2}break")
+    lines += [
+        f"{i1}p = event.payload",
+        f"{i1}k = p.event_type",
+        f"{i1}# Most frequent first: the chain is walked once per event.",
+    ]
     branch = "if"
-    for kinds, body in _INLINE_EVENTS:
+    for kinds, body in _FOLD_EVENTS:
         code = kept(body, i2)
         if code:
             test = " or ".join(f"k == {k!r}" for k in kinds)
             lines += [f"{i1}{branch} {test}:", *code]
             branch = "elif"
-    end = _INLINE_END if as_of else _INLINE_END[:1]
-    lines += kept(end, indent)
+    lines += kept(_FOLD_END, indent)
+    return lines
+
+
+#: What the fold's code reads besides the history and the options.
+_FOLD_GLOBALS: Final[dict[str, Any]] = {
+    "_TicketReceived": e.TicketReceived,
+    "_ZONE_EPOCHS": _ZONE_EPOCHS,
+    "_timezone": timezone,
+    "_zone_epoch": _zone_epoch,
+    "_ts": _ts,
+    "_NEVER": _NEVER,
+    "_split_rollup": _split_rollup,
+    "_business": _business,
+    "_sla_states": _sla_states,
+    "_not_a_history": _not_a_history,
+    "_received_late": _received_late,
+}
+_FOLD_FILENAME: Final = "<propcrm fold>"
+_FOLD_DOC = '''    """Fold one ticket's events into the values named by FOLD_FIELDS.
+
+    Generated at import by propcrm.metrics.kpi._facts._compile_fold from the statements
+    in _FOLD_START, _FOLD_EVENTS and _FOLD_END (the streaming engine inlines the same
+    statements: inline_fold); propcrm.metrics.kpi._facts.FOLD_SOURCE is this source.
+
+    Raises:
+        ValidationError: The history is empty or does not start with ticket_received,
+            or it was received after options.as_of.
+    """'''
+
+
+def _compile_fold() -> tuple[Callable[[Sequence[Event], FactOptions], tuple[Any, ...]], str]:
+    """:func:`fold_history` and its source: every fold field, the options read per call."""
+    lines = [
+        f"# Generated by {__name__}._compile_fold from the _FOLD_* statements there.",
+        "def fold_history(history, options):",
+        *_FOLD_DOC.split("\n"),
+        *_fold_lines(FOLD_FIELDS, None, "    "),
+        "    return (",
+        *textwrap.wrap(
+            ", ".join(FOLD_FIELDS) + ",", 88, initial_indent=" " * 8, subsequent_indent=" " * 8
+        ),
+        "    )",
+    ]
+    source = "\n".join(lines) + "\n"
+    # Tracebacks through the fold show its lines.
+    linecache.cache[_FOLD_FILENAME] = (len(source), None, source.splitlines(True), _FOLD_FILENAME)
+    namespace = dict(_FOLD_GLOBALS)
+    exec(compile(source, _FOLD_FILENAME, "exec"), namespace)
+    fold = namespace["fold_history"]
+    fold.__module__ = __name__
+    fold.__qualname__ = "fold_history"
+    return fold, source
+
+
+#: Fold one ticket's events into the values named by :data:`FOLD_FIELDS` (``history``,
+#: ``options``); raises :class:`~propcrm.errors.ValidationError` when the history is empty,
+#: does not start with ``ticket_received`` or starts after ``options.as_of``. Compiled at
+#: import from the fold's statements (:data:`FOLD_SOURCE` is its source).
+fold_history: Callable[[Sequence[Event], FactOptions], tuple[Any, ...]]
+#: The source of :func:`fold_history`.
+FOLD_SOURCE: str
+fold_history, FOLD_SOURCE = _compile_fold()
+
+
+def inline_fold(
+    fields: Iterable[str], options: FactOptions, indent: str
+) -> tuple[list[str], dict[str, Any]]:
+    """Source lines folding ``history`` into the fold ``fields`` named, and their globals.
+
+    What :func:`fold_history` computes for those fields (and the fields they depend on), from
+    the same statements, as straight-line code to paste into a loop over histories: no call,
+    no tuple of every field, no statement for a field nobody reads, the options decided
+    (their values are globals). A history the fold refuses raises its error.
+    """
     namespace: dict[str, Any] = {
-        "_TicketReceived": e.TicketReceived,
-        "_ZONE_EPOCHS": _ZONE_EPOCHS,
-        "_timezone": timezone,
-        "_zone_epoch": _zone_epoch,
-        "_fold": fold_history,
-        "_options": options,
-        "_rollup": options.rollup or _split_rollup,
+        **_FOLD_GLOBALS,
         "_limit": None if options.as_of is None else _ts(options.as_of),
+        "_as_of": options.as_of,
+        "_rollup": options.rollup or _split_rollup,
+        "_calendar": options.calendar,
+        "_policies": options.policies,
+        "_calendars": options.calendars,
     }
-    return lines, namespace
+    return _fold_lines(fields, options, indent), namespace
 
 
 def _row_builder() -> Callable[..., Row]:

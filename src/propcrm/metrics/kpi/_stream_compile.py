@@ -13,10 +13,10 @@ source's cohorts compile into one Python function. The row adder (:func:`compile
 
 The history adder (:func:`compile_history_adder`, ``_add_histories(histories)``) does the same
 straight from ticket histories: it folds each one inline, only the fold fields the cohorts'
-columns need (:func:`~propcrm.metrics.kpi._facts.inline_fold`, the statements of
-:func:`~propcrm.metrics.kpi._facts.fold_history`; with a calendar or SLA policies it calls
-``fold_history``), and evaluates only the fact columns the cohorts read, from the expressions
-:func:`~propcrm.metrics.kpi.ticket_facts` uses for its rows
+columns need (:func:`~propcrm.metrics.kpi._facts.inline_fold`: the statements
+:func:`~propcrm.metrics.kpi._facts.fold_history` is compiled from, the fact options decided,
+business times and SLA states included), and evaluates only the fact columns the cohorts read,
+from the expressions :func:`~propcrm.metrics.kpi.ticket_facts` uses for its rows
 (:data:`~propcrm.metrics.kpi._facts.FACT_EXPRESSIONS`); no row dict is built. Columns the fact
 options leave empty in every row are the constant ``None``, and the slots needing a value there
 drop out of the code; columns never empty (``FILLED_COLUMNS``) skip their null tests.
@@ -58,7 +58,6 @@ from propcrm.metrics.kpi._facts import (
     FILLED_COLUMNS,
     FOLD_FIELDS,
     FactOptions,
-    fold_history,
     inline_fold,
     null_columns,
 )
@@ -409,7 +408,7 @@ def compile_history_adder(
     """The ticket-history adder of the ticket cohorts, and its source text.
 
     The generated ``_add_histories(histories)`` folds each history (inline, the fields
-    needed: :func:`~propcrm.metrics.kpi._facts.inline_fold`; else by calling
+    needed: :func:`~propcrm.metrics.kpi._facts.inline_fold`, the statements of
     :func:`~propcrm.metrics.kpi._facts.fold_history`) and evaluates only the fact columns
     the cohorts read (:data:`~propcrm.metrics.kpi._facts.FACT_EXPRESSIONS`), without building
     a row. Columns that ``options`` leave empty in every row (no calendar: no business times;
@@ -433,28 +432,19 @@ def compile_history_adder(
     refs: dict[str, str] = {}
     lines = [
         "def _add_histories(histories):",
-        "    for h in histories:",
-        "        if not h:",
+        "    for history in histories:",
+        "        if not history:",
         "            continue",
     ]
     if options.as_of is not None:
-        lines += ["        if h[0].occurred_at > _as_of:", "            continue"]
+        lines += ["        if history[0].occurred_at > _as_of:", "            continue"]
     exprs = {c: "None" if c in nulls else FACT_EXPRESSIONS[c] for c in dict.fromkeys(needed)}
-    namespace: dict[str, Any] = {
-        "_fold": fold_history,
-        "_options": options,
-        "_as_of": options.as_of,
-        "_VALUES": _VALUES,
-    }
-    # The fold of just the fields the columns read, inline; else the whole fold, called.
-    inline = inline_fold(
+    # The fold of just the fields the columns read, inline (its globals include ``_as_of``).
+    fold, namespace = inline_fold(
         {n for x in exprs.values() for n in _names(x) if n in fields}, options, " " * 8
     )
-    if inline is None:
-        lines.append(f"        ({', '.join(FOLD_FIELDS)},) = _fold(h, _options)")
-    else:
-        lines += inline[0]
-        namespace.update(inline[1])
+    lines += fold
+    namespace["_VALUES"] = _VALUES
     for column, expr in exprs.items():
         if expr in fields or expr == "None":
             refs[column] = expr
