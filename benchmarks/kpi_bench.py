@@ -357,15 +357,15 @@ class GenericPath:
     def __enter__(self) -> None:
         from propcrm.metrics.kpi import _frames
 
-        self.saved = (_frames.polars_cohort, _frames.polars_quantiles, _frames.duckdb_cohort)
+        self.saved = (_frames.polars_cohort, _frames.polars_quantiles, _frames.duckdb_cohorts)
         _frames.polars_cohort = lambda *a, **k: None  # type: ignore[assignment]
         _frames.polars_quantiles = lambda *a, **k: None  # type: ignore[assignment]
-        _frames.duckdb_cohort = lambda *a, **k: None  # type: ignore[assignment]
+        _frames.duckdb_cohorts = lambda *a, **k: None  # type: ignore[assignment]
 
     def __exit__(self, *exc: object) -> None:
         from propcrm.metrics.kpi import _frames
 
-        _frames.polars_cohort, _frames.polars_quantiles, _frames.duckdb_cohort = self.saved
+        _frames.polars_cohort, _frames.polars_quantiles, _frames.duckdb_cohorts = self.saved
 
 
 def split(native: Callable[[], Any]) -> list[tuple[str, float, float, float]]:

@@ -16,7 +16,7 @@ def without(*fast_paths: str) -> Iterator[None]:
     """Within the block, ``compute_frame`` takes its generic path instead of ``fast_paths``.
 
     Each is a name ``_frames`` calls (``polars_cohort``, ``polars_quantiles`` or
-    ``duckdb_cohort``); a fast path that returns ``None`` means "does not apply here".
+    ``duckdb_cohorts``); a fast path that returns ``None`` means "does not apply here".
     """
     originals = {name: getattr(frames_module, name) for name in fast_paths}
 
@@ -39,7 +39,10 @@ def spy(monkeypatch: pytest.MonkeyPatch, fast_path: str) -> list[bool]:
 
     def watched(*args: Any, **kwargs: Any) -> Any:
         out = original(*args, **kwargs)
-        taken.append(out is not None)
+        if fast_path == "duckdb_cohorts" and out is not None:  # one entry per cohort
+            taken.extend(rows is not None for rows in out.values())
+        else:
+            taken.append(out is not None)
         return out
 
     monkeypatch.setattr(frames_module, fast_path, watched)

@@ -122,7 +122,7 @@ def test_sql_path_equals_generic_path(
     fast = compute_frame(
         duckdb.from_arrow(table), group_by=group_by, period=period, as_records=True
     )
-    with without("duckdb_cohort"):
+    with without("duckdb_cohorts"):
         generic = compute_frame(
             duckdb.from_arrow(table), group_by=group_by, period=period, as_records=True
         )
@@ -131,7 +131,7 @@ def test_sql_path_equals_generic_path(
 
 
 def test_float_values_fall_back_to_the_generic_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    taken = spy(monkeypatch, "duckdb_cohort")
+    taken = spy(monkeypatch, "duckdb_cohorts")
     table = pa.table(
         {
             "received_at": pa.array([1_750_000_000 + i * 3_600 for i in range(4)]),
@@ -153,7 +153,7 @@ def test_float_values_fall_back_to_the_generic_path(monkeypatch: pytest.MonkeyPa
 
 
 def test_integer_values_take_the_sql_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    taken = spy(monkeypatch, "duckdb_cohort")
+    taken = spy(monkeypatch, "duckdb_cohorts")
     table = pa.table(
         {
             "received_at": pa.array([1_750_000_000 + i * 3_600 for i in range(6)]),
