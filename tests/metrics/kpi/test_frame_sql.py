@@ -11,14 +11,7 @@ from hypothesis import strategies as st
 
 from propcrm.metrics.kpi import FactOptions, compute_facts, compute_frame, facts_to_arrow
 from propcrm.metrics.kpi._conditions import (
-    All,
-    AnyOf,
-    Cmp,
     Cond,
-    IsIn,
-    IsNull,
-    Not,
-    NotNull,
     to_source,
 )
 from propcrm.metrics.kpi._facts import ticket_facts
@@ -26,6 +19,7 @@ from propcrm.metrics.kpi._frame_sql import cond_sql, period_sql
 from propcrm.metrics.kpi._periods import PERIODS, period_key
 from propcrm.testing.strategies import st_histories
 
+from ._cond_strategies import st_cond, st_row
 from ._fast_paths import spy, without
 
 duckdb = pytest.importorskip("duckdb")
@@ -48,38 +42,8 @@ def test_period_sql_equals_python(stamps: list[int], offset_hours: int) -> None:
     assert got == expected
 
 
-st_leaf: st.SearchStrategy[Cond] = st.one_of(
-    st.builds(
-        Cmp, st.just("n"), st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), st.integers(-2, 2)
-    ),
-    st.builds(
-        Cmp, st.just("s"), st.sampled_from(["==", "!="]), st.sampled_from(["a", "b", "it's"])
-    ),
-    st.builds(IsIn, st.just("s"), st.lists(st.sampled_from(["a", "b", "it's"]), max_size=3)),
-    st.builds(Cmp, st.just("b"), st.just("=="), st.booleans()),
-    st.builds(NotNull, st.sampled_from(["n", "s", "b"])),
-    st.builds(IsNull, st.sampled_from(["n", "s", "b"])),
-)
-st_cond: st.SearchStrategy[Cond] = st.recursive(
-    st_leaf,
-    lambda inner: st.one_of(
-        st.builds(Not, inner),
-        st.builds(All, st.lists(inner, max_size=3)),
-        st.builds(AnyOf, st.lists(inner, max_size=3)),
-    ),
-    max_leaves=8,
-)
-st_row = st.fixed_dictionaries(
-    {
-        "n": st.one_of(st.none(), st.integers(-3, 3)),
-        "s": st.one_of(st.none(), st.sampled_from(["a", "b", "it's"])),
-        "b": st.one_of(st.none(), st.booleans()),
-    }
-)
-
-
 @settings(max_examples=60, deadline=None)
-@given(cond=st_cond, rows=st.lists(st_row, min_size=1, max_size=12))
+@given(cond=st_cond(), rows=st.lists(st_row, min_size=1, max_size=12))
 def test_cond_sql_equals_python(cond: Cond, rows: list[dict[str, Any]]) -> None:
     table = pa.table(
         {

@@ -19,12 +19,13 @@ from hypothesis import strategies as st
 
 from propcrm.metrics.kpi import FactOptions, compute_facts, compute_frame, facts_to_arrow
 from propcrm.metrics.kpi import _frames as frames_module
-from propcrm.metrics.kpi._conditions import All, AnyOf, Cmp, Cond, IsIn, IsNull, Not, NotNull
+from propcrm.metrics.kpi._conditions import Cond
 from propcrm.metrics.kpi._engine import make_plan, resolve_definitions
 from propcrm.metrics.kpi._facts import ticket_facts
 from propcrm.metrics.kpi._frame_sql import _conjunct_sql, cond_sql, duckdb_cohort, duckdb_cohorts
 from propcrm.testing.strategies import st_histories
 
+from ._cond_strategies import st_cond, st_row
 from ._fast_paths import without
 
 duckdb = pytest.importorskip("duckdb")
@@ -231,37 +232,8 @@ def test_a_group_where_no_row_counts_has_zero_counts() -> None:
     assert by == {"p1": (1.0, 2.0), "p2": (0.0, 0.0)}
 
 
-st_leaf: st.SearchStrategy[Cond] = st.one_of(
-    st.builds(
-        Cmp, st.just("n"), st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), st.integers(-2, 2)
-    ),
-    st.builds(Cmp, st.just("s"), st.sampled_from(["==", "!="]), st.sampled_from(["a", "it's"])),
-    st.builds(IsIn, st.just("s"), st.lists(st.sampled_from(["a", "b", "it's"]), max_size=3)),
-    st.builds(Cmp, st.just("b"), st.sampled_from(["==", "!="]), st.booleans()),
-    st.builds(Cmp, st.just("b"), st.just("=="), st.just(1)),
-    st.builds(NotNull, st.sampled_from(["n", "s", "b"])),
-    st.builds(IsNull, st.sampled_from(["n", "s", "b"])),
-)
-st_cond: st.SearchStrategy[Cond] = st.recursive(
-    st_leaf,
-    lambda inner: st.one_of(
-        st.builds(Not, inner),
-        st.builds(All, st.lists(inner, max_size=3)),
-        st.builds(AnyOf, st.lists(inner, max_size=3)),
-    ),
-    max_leaves=6,
-)
-st_row = st.fixed_dictionaries(
-    {
-        "n": st.one_of(st.none(), st.integers(-3, 3)),
-        "s": st.one_of(st.none(), st.sampled_from(["a", "b", "it's"])),
-        "b": st.one_of(st.none(), st.booleans()),
-    }
-)
-
-
 @settings(max_examples=80, deadline=None)
-@given(conds=st.lists(st_cond, min_size=1, max_size=4), rows=st.lists(st_row, max_size=12))
+@given(conds=st.lists(st_cond(6), min_size=1, max_size=4), rows=st.lists(st_row, max_size=12))
 def test_conjuncts_count_the_rows_cond_sql_accepts(
     conds: list[Cond], rows: list[dict[str, Any]]
 ) -> None:
