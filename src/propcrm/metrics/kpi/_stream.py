@@ -1,6 +1,7 @@
 """The streaming engine: one pass over histories, memory bounded by the groups.
 
-Each ticket's events fold into the values of its fact row (``fold_history``); the columns
+Each ticket's events fold into the values of its fact row (``fold_history``, compiled from the
+``_facts._FOLD_*`` statements; the history adder inlines the same statements); the columns
 the KPIs read update the ticket's groups' slots and are dropped, without building the row (see
 ``_stream_compile``: the update is generated code, tested against the plain per-slot update).
 Counts and sums take constant memory per group; medians and P90s are exact, so they keep the
