@@ -155,7 +155,8 @@ def frame_slots(
     bounds = window_bounds(window, utc_offset_hours)
     out: dict[tuple[str, str], dict[tuple[Any, ...], list[float | None]]] = {}
     cohorts = {key: slots for key, slots in plan.slots.items() if key[0] == source}
-    keyed = _polars_keyed(df, dims, cohorts) if df.implementation.is_polars() else None
+    polars = bool(cohorts) and df.implementation.is_polars()
+    keyed = _polars_keyed(df, dims, cohorts) if polars else None  # encoded once, for every cohort
     if isinstance(df, nw.DataFrame) and df.implementation.is_polars():
         df = df.lazy()  # one optimised query per cohort instead of eager steps
     by_sql_all: Mapping[str, Any] = {}
