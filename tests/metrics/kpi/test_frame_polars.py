@@ -149,6 +149,26 @@ def test_too_many_keys_or_days_fall_back_to_the_generic_path(
     assert taken == ([] if limit == "MAX_KEYS" else [False])  # MAX_KEYS: dims refused at once
 
 
+@pytest.mark.parametrize(
+    ("frame", "options"),
+    [
+        # Float epoch seconds (pandas turns a nullable integer column into floats).
+        (facts_frame().with_columns(pl.col("received_at").cast(pl.Float64)), {"period": "month"}),
+        # A Datetime cohort column, without a period.
+        (facts_frame().with_columns(pl.from_epoch("received_at")), {}),
+        # India's offset: whole seconds, not whole hours.
+        (facts_frame(), {"period": "day", "utc_offset_hours": 5.5}),
+        (facts_frame(), {"period": "week", "utc_offset_hours": -3.5}),
+    ],
+)
+def test_other_dates_and_offsets_give_the_generic_values(
+    frame: Any, options: dict[str, Any]
+) -> None:
+    # Found in review: these reached integer day arithmetic and raised.
+    common = {"definitions": DEFINITIONS[:2], "group_by": ("project",), "as_records": True}
+    assert compute_frame(frame, **common, **options) == generic(frame, **common, **options)
+
+
 def test_a_cohort_with_no_rows_gives_no_groups() -> None:
     frame = facts_frame(received_at=[None] * 6).with_columns(pl.col("received_at").cast(pl.Int64))
     assert run(frame) == ()

@@ -115,15 +115,25 @@ def cohort_keys(
     offset_seconds: int,
     bounds: tuple[int, int] | None,
 ) -> CohortKeys | None:
-    """Each row's key in one cohort (rows dated by ``column``), or ``None`` (generic path)."""
+    """Each row's key in one cohort (rows dated by ``column``), or ``None`` (generic path).
+
+    The cohort column must hold integer epoch seconds and the offset be whole seconds: float,
+    temporal or text dates take the generic path.
+    """
     pl = require_module("polars", extra="frames", feature=_FEATURE)
     np = require_module("numpy", extra="frames", feature=_FEATURE)
+    dtype = frame.schema[column]
+    if not dtype.is_integer() or dtype == pl.UInt64 or offset_seconds != int(offset_seconds):
+        return None
+    offset_seconds = int(offset_seconds)
     stamp = pl.col(column)
     inside = stamp.is_not_null()
     if bounds is not None:
         inside = inside & (stamp >= bounds[0]) & (stamp < bounds[1])
-    day = ((stamp + offset_seconds) // 86400).fill_null(0)
-    got = frame.select(inside.fill_null(False).alias("inside"), day.alias("day"))
+    exprs = [inside.fill_null(False).alias("inside")]
+    if period is not None:
+        exprs.append(((stamp.cast(pl.Int64) + offset_seconds) // 86400).fill_null(0).alias("day"))
+    got = frame.select(*exprs)
     inside_np = got.get_column("inside").to_numpy()
     if period is None:
         periods: tuple[int | None, ...] = (None,)
