@@ -225,3 +225,26 @@ def test_too_many_groups_for_a_histogram_sort_instead(monkeypatch: pytest.Monkey
     expected = run(facts_frame())
     monkeypatch.setattr(ranked_module, "_MAX_BINS", 1)
     assert run(facts_frame()) == expected
+
+
+@pytest.mark.parametrize("engine", ["polars", "polars-generic", "duckdb", "duckdb-generic"])
+def test_nan_and_null_dimension_values_are_one_group(engine: str) -> None:
+    # Both read back as None: grouped apart, one group's values overwrote the other's.
+    frame = facts_frame(project=[1.0, 1.0, float("nan"), 2.0, 1.0, None])
+    native: Any = frame
+    if engine.startswith("duckdb"):
+        duckdb = pytest.importorskip("duckdb")
+        native = duckdb.from_arrow(frame.to_arrow())
+    options: dict[str, Any] = {
+        "definitions": ["first_response_median"],
+        "group_by": ("project",),
+        "as_records": True,
+    }
+    if engine.endswith("generic"):
+        with without("polars_cohort", "polars_quantiles", "duckdb_cohorts"):
+            values = compute_frame(native, **options)
+    else:
+        values = compute_frame(native, **options)
+    by = {v.group[0][1]: v.value for v in values}
+    # 1.0: 5, 1 and 7; 2.0: only a voided ticket; NaN and null: 3 and 2.
+    assert by == {"1.0": 5.0, "2.0": None, None: 2.5}

@@ -89,17 +89,21 @@ def encode_dimensions(frame: Any, dims: Sequence[str]) -> DimensionCodes | None:
     values: list[tuple[Any, ...]] = []
     size = 1
     for d in dims:
-        distinct = frame.get_column(d).unique().drop_nulls().sort()
+        column = frame.get_column(d)
+        source = pl.col(d)
+        if column.dtype.is_float():  # NaN groups with null: both read back as None
+            column, source = column.fill_nan(None), source.fill_nan(None)
+        distinct = column.unique().drop_nulls().sort()
         size *= len(distinct) + 1
         if size > MAX_KEYS:
             return None
         n = len(distinct)
         if frame.schema[d] == pl.String:
             # An Enum's physical codes are the positions in its categories: one lookup a row.
-            expr = pl.col(d).cast(pl.Enum(distinct.to_list())).to_physical()
+            expr = source.cast(pl.Enum(distinct.to_list())).to_physical()
         else:
             positions = pl.int_range(n, eager=True, dtype=pl.Int64)
-            expr = pl.col(d).replace_strict(distinct, positions, return_dtype=pl.Int64)
+            expr = source.replace_strict(distinct, positions, return_dtype=pl.Int64)
         codes = frame.select(expr.cast(pl.Int64).fill_null(n)).to_series().to_numpy()
         code *= n + 1
         code += codes

@@ -36,6 +36,13 @@ _FEATURE = "computing KPIs on a dataframe"
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
+def _dimension_sql(column: str, types: Mapping[str, str]) -> str:
+    """A grouping column; NaN groups with null (both read back as ``None``)."""
+    if types.get(column) in ("FLOAT", "DOUBLE"):
+        return f"(CASE WHEN isnan({_ident(column)}) THEN NULL ELSE {_ident(column)} END)"
+    return _ident(column)
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -177,7 +184,7 @@ class _CohortSql:
         self.slots = slots
         self.ranked = [i for i, s in enumerate(slots) if s.stat in ("median", "p90")]
         self.simple = [i for i in range(len(slots)) if i not in self.ranked]
-        keys = [f"{_ident(d)} AS _g{i}" for i, d in enumerate(dims)]
+        keys = [f"{_dimension_sql(d, types)} AS _g{i}" for i, d in enumerate(dims)]
         if period is not None:
             keys.append(f"{period_sql(column, period, offset_seconds)} AS _period")
         self.key_names = [f"_g{i}" for i in range(len(dims))] + (["_period"] if period else [])

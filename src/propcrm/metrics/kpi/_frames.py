@@ -199,7 +199,14 @@ def frame_slots(
             rows = rows.filter((nw.col(column) >= bounds[0]) & (nw.col(column) < bounds[1]))
         keys = [f"_g{i}" for i in range(len(dims))]
         if dims:
-            rows = rows.with_columns(*(nw.col(d).alias(k) for d, k in zip(dims, keys, strict=True)))
+            schema = df.collect_schema()
+            rows = rows.with_columns(
+                *(
+                    # NaN groups with null: both read back as None.
+                    (nw.col(d).fill_nan(None) if schema[d].is_float() else nw.col(d)).alias(k)
+                    for d, k in zip(dims, keys, strict=True)
+                )
+            )
         if period is not None:
             impl = df.implementation
             rows = with_period(
