@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from propcrm.metrics.kpi import FactOptions, compute_facts, compute_frame, facts_to_arrow
 from propcrm.metrics.kpi._conditions import (
+    All,
+    AnyOf,
+    Cmp,
     Cond,
+    IsNull,
+    NotNull,
+    conjunct_names,
+    conjuncts,
     to_source,
 )
 from propcrm.metrics.kpi._facts import ticket_facts
@@ -139,3 +146,10 @@ def test_integer_values_take_the_sql_path(monkeypatch: pytest.MonkeyPatch) -> No
     assert by[("first_response_p90", "p1")] == pytest.approx(2.6, abs=1e-3)
     assert by[("first_response_median", "p2")] is None  # its only value is voided
     assert by[("first_response_median", None)] == 2.0
+
+
+def test_conjuncts_flatten_nested_alls_and_name_each_once() -> None:
+    a, b, c = Cmp("n", "==", 1), NotNull("s"), AnyOf((IsNull("b"), Cmp("n", ">", 0)))
+    assert conjuncts(All((a, All((b, All(()))), c))) == [a, b, c]
+    assert conjuncts(c) == [c]  # only All is split
+    assert conjunct_names([All((a, b)), All((b, c)), a]) == {a: "_c0", b: "_c1", c: "_c2"}

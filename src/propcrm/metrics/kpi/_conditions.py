@@ -22,6 +22,8 @@ __all__ = [
     "Not",
     "NotNull",
     "col_names",
+    "conjunct_names",
+    "conjuncts",
     "to_expr",
     "to_source",
 ]
@@ -125,6 +127,25 @@ Cond: TypeAlias = Cmp | IsIn | NotNull | IsNull | Not | All | AnyOf
 
 #: The condition that always holds.
 TRUE: Cond = All(())
+
+
+def conjuncts(cond: Cond) -> list[Cond]:
+    """The conditions an ``All`` (nested or not) requires, in order; any other as itself."""
+    if isinstance(cond, All):
+        return [p for c in cond.conds for p in conjuncts(c)]
+    return [cond]
+
+
+def conjunct_names(conds: Iterable[Cond]) -> dict[Cond, str]:
+    """A column name (``_c0``, ``_c1`` …) for each distinct conjunct of ``conds``.
+
+    Frame engines compute each once per row; a condition then combines its conjuncts' columns.
+    """
+    names: dict[Cond, str] = {}
+    for cond in conds:
+        for part in conjuncts(cond):
+            names.setdefault(part, f"_c{len(names)}")
+    return names
 
 
 def col_names(cond: Cond) -> set[str]:

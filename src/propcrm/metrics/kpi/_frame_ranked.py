@@ -23,6 +23,7 @@ from propcrm.metrics.calendar._sources import require_module
 
 __all__ = [
     "VALUE_BITS",
+    "arrow_int64",
     "grouped_quantiles",
     "packed_quantiles",
     "polars_quantiles",
@@ -93,17 +94,25 @@ def polars_quantiles(
     frame = lazy.select(gid.alias(_GID), *(pl.col(n).cast(pl.Int64) for n in inputs)).collect()
     if frame.height == 0:
         return None
-    columns: dict[str, tuple[Any, Any]] = {}
-    for name in inputs:
-        # The values buffer and validity of the Arrow array, without copying the values.
-        array = frame[name].rechunk().to_arrow()
-        valid = array.is_valid().to_numpy(zero_copy_only=False)
-        raw = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset :][: len(array)]
-        columns[name] = (valid, raw)
+    columns = {name: arrow_int64(np, frame[name].rechunk().to_arrow()) for name in inputs}
     found = grouped_quantiles(np, frame[_GID].to_numpy(), columns, inputs, max(groups.height, 1))
     if found is None:
         return None  # values spanning 2**40 or more
     return {**{k: groups[k].to_list() for k in keys}, **found}
+
+
+def arrow_int64(np: Any, array: Any) -> tuple[Any, Any]:
+    """Which rows are valid (booleans) and the int64 values buffer of an Arrow int64 array.
+
+    Read from the Arrow buffers without copying the values: values at null positions are
+    whatever the buffer holds, so callers read them only where valid (``to_numpy`` would turn
+    a nullable column to floats). A chunked array is combined first.
+    """
+    if hasattr(array, "num_chunks"):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    valid = array.is_valid().to_numpy(zero_copy_only=False)
+    values = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset :][: len(array)]
+    return valid, values
 
 
 def _fits_int64(pl: Any, dtype: Any) -> bool:

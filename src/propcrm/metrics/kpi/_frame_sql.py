@@ -26,9 +26,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from propcrm.metrics.calendar._sources import require_module
-from propcrm.metrics.kpi._conditions import All, AnyOf, Cmp, Cond, IsIn, IsNull, Not, NotNull
+from propcrm.metrics.kpi._conditions import (
+    All,
+    AnyOf,
+    Cmp,
+    Cond,
+    IsIn,
+    IsNull,
+    Not,
+    NotNull,
+    conjunct_names,
+    conjuncts,
+)
 from propcrm.metrics.kpi._engine import Slot
-from propcrm.metrics.kpi._frame_ranked import grouped_quantiles
+from propcrm.metrics.kpi._frame_ranked import arrow_int64, grouped_quantiles
 
 __all__ = ["cond_sql", "duckdb_cohort", "duckdb_cohorts", "period_sql"]
 
@@ -114,14 +125,8 @@ def period_sql(column: str, period: str, offset_seconds: int) -> str:
     return f"year({d})"
 
 
-def _parts(cond: Cond) -> list[Cond]:
-    if isinstance(cond, All):
-        return [p for c in cond.conds for p in _parts(c)]
-    return [cond]
-
-
 def _slot_cond(s: Slot, names: dict[Cond, str]) -> str:
-    parts = [names[p] for p in dict.fromkeys(_parts(s.cond))]
+    parts = [names[p] for p in dict.fromkeys(conjuncts(s.cond))]
     return "(" + " AND ".join(parts) + ")" if parts else "TRUE"
 
 
@@ -141,23 +146,11 @@ def _value_sql(cond: Cond, column: str, names: dict[Cond, str]) -> str:
 
     A conjunct ``column IS NOT NULL`` is left out: the value is null there anyway.
     """
-    parts = [names[p] for p in dict.fromkeys(_parts(cond)) if p != NotNull(column)]
+    parts = [names[p] for p in dict.fromkeys(conjuncts(cond)) if p != NotNull(column)]
     value = _ident(column)
     if not parts:
         return f"CAST({value} AS BIGINT)"
     return f"CAST(CASE WHEN {' AND '.join(parts)} THEN {value} END AS BIGINT)"
-
-
-def _int64_arrays(np: Any, chunked: Any) -> tuple[Any, Any]:
-    """Which rows are valid (booleans) and the int64 values buffer of an Arrow column.
-
-    Read from the Arrow buffers: values at null positions are whatever the buffer holds, so
-    callers read them only where valid (``to_numpy`` would turn a nullable column to floats).
-    """
-    array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
-    valid = array.is_valid().to_numpy(zero_copy_only=False)
-    values = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset :][: len(array)]
-    return valid, values
 
 
 #: One cohort's rows, keys and conditions as SQL, and which slots each query fills.
@@ -192,10 +185,7 @@ class _CohortSql:
         if bounds is not None:
             where += f" AND {_ident(column)} >= {bounds[0]} AND {_ident(column)} < {bounds[1]}"
         # Each distinct conjunct is computed once per row (an inner column), slots combine them.
-        self.names: dict[Cond, str] = {}
-        for s in slots:
-            for part in _parts(s.cond):
-                self.names.setdefault(part, f"_c{len(self.names)}")
+        self.names = conjunct_names(s.cond for s in slots)
         value_columns = sorted({s.column for s in slots if s.column is not None})
         inner = ", ".join(
             [
@@ -268,7 +258,7 @@ def _quantiles(table: Any, cohort: _CohortSql) -> dict[int, list[Any]] | None:
     encoded = pc.dictionary_encode(table["_h"].combine_chunks())
     group_hashes = encoded.dictionary.to_pylist()
     group_ids = encoded.indices.to_numpy().astype(np.int64)
-    columns = {name: _int64_arrays(np, table[name]) for name in cohort.wanted}
+    columns = {name: arrow_int64(np, table[name]) for name in cohort.wanted}
     found = grouped_quantiles(np, group_ids, columns, cohort.wanted, len(group_hashes))
     if found is None:
         return None

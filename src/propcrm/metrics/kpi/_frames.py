@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from propcrm.metrics.calendar._sources import OptionalDependencyError, require_module
-from propcrm.metrics.kpi._conditions import All, Cond, col_names, to_expr
+from propcrm.metrics.kpi._conditions import Cond, col_names, conjunct_names, conjuncts, to_expr
 from propcrm.metrics.kpi._definitions import KpiDefinition
 from propcrm.metrics.kpi._engine import (
     Households,
@@ -32,7 +32,7 @@ from propcrm.metrics.kpi._frame_polars import (
     cohort_keys,
     encode_dimensions,
 )
-from propcrm.metrics.kpi._frame_ranked import grouped_quantiles, polars_quantiles
+from propcrm.metrics.kpi._frame_ranked import arrow_int64, grouped_quantiles, polars_quantiles
 from propcrm.metrics.kpi._frame_sql import duckdb_cohorts
 from propcrm.metrics.kpi._periods import with_period
 
@@ -43,12 +43,6 @@ _FEATURE = "computing KPIs on a dataframe"
 
 def _nw() -> ModuleType:
     return require_module("narwhals", extra="frames", feature=_FEATURE)
-
-
-def _parts(cond: Cond) -> list[Cond]:
-    if isinstance(cond, All):
-        return [p for c in cond.conds for p in _parts(c)]
-    return [cond]
 
 
 def _count_dtype(nw: Any, impl: Any) -> Any:
@@ -70,7 +64,7 @@ def _slot_input(nw: Any, s: Slot, names: Mapping[Cond, str], count_dtype: Any = 
 
     Conjuncts were computed once as boolean columns (``names``); slots combine them.
     """
-    parts = [nw.col(names[p]) for p in dict.fromkeys(_parts(s.cond))]
+    parts = [nw.col(names[p]) for p in dict.fromkeys(conjuncts(s.cond))]
     cond = parts[0] if parts else nw.lit(True)
     for p in parts[1:]:
         cond = cond & p
@@ -175,23 +169,14 @@ def frame_slots(
             or {}  # a switched-off fast path (tests, the benchmark's generic run)
         )
     for (src, column), slots in cohorts.items():
+        fast = by_sql_all.get(column)
         if keyed is not None:
-            by_key = polars_cohort(
-                nw, *keyed, slots, column, period, utc_offset_hours * 3600, bounds
-            )
-            if by_key is not None:
-                out[(src, column)] = {
-                    tuple(_key(v, k == len(dims)) for k, v in enumerate(key))
-                    + ((None,) if period is None else ()): values
-                    for key, values in by_key
-                }
-                continue
-        by_sql = by_sql_all.get(column)
-        if by_sql is not None:
+            fast = polars_cohort(nw, *keyed, slots, column, period, utc_offset_hours * 3600, bounds)
+        if fast is not None:  # raw keys: the dimension values, then the period key
             out[(src, column)] = {
                 tuple(_key(v, k == len(dims)) for k, v in enumerate(key))
                 + ((None,) if period is None else ()): values
-                for key, values in by_sql
+                for key, values in fast
             }
             continue
         rows = df.filter(~nw.col(column).is_null())
@@ -218,10 +203,7 @@ def frame_slots(
                 native_floordiv=impl.is_polars() or impl.is_pandas_like(),
             )
             keys.append("_period")
-        names: dict[Cond, str] = {}
-        for s in slots:
-            for part in _parts(s.cond):
-                names.setdefault(part, f"_c{len(names)}")
+        names = conjunct_names(s.cond for s in slots)
         rows = rows.with_columns(*(to_expr(c, nw).alias(n) for c, n in names.items()))
         # Sums and counts in one group-by, medians and P90s in another: mixed with exact
         # quantiles, engines fall back to their slow per-group path for every aggregation.
@@ -323,10 +305,7 @@ def polars_cohort(
         return []
     position = np.full(keys.size + 1, -1, dtype=np.int64)
     position[present] = np.arange(len(present))
-    names: dict[Cond, str] = {}
-    for s in slots:
-        for part in _parts(s.cond):
-            names.setdefault(part, f"_c{len(names)}")
+    names = conjunct_names(s.cond for s in slots)
     rows = nw.from_native(frame.with_columns(pl.Series("_k", keys.key))).lazy()
     rows = rows.with_columns(*(to_expr(c, nw).alias(n) for c, n in names.items()))
     by_slot: list[list[Any] | None] = [None] * len(slots)
@@ -361,11 +340,8 @@ def polars_cohort(
         in_cohort = keys.key < keys.size
         columns: dict[str, tuple[Any, Any]] = {}
         for name in inputs.values():
-            # The values buffer and validity of the Arrow array, without copying the values.
-            array = values.get_column(name).rechunk().to_arrow()
-            valid = array.is_valid().to_numpy(zero_copy_only=False) & in_cohort
-            raw = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset :][: len(array)]
-            columns[name] = (valid, raw)
+            valid, raw = arrow_int64(np, values.get_column(name).rechunk().to_arrow())
+            columns[name] = (valid & in_cohort, raw)
         wanted: dict[str, list[tuple[str, float]]] = {}
         for i in ranked:
             q = 0.5 if slots[i].stat == "median" else 0.9
